@@ -1,0 +1,45 @@
+# llm-platform — every command the README names. `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STACK  ?= single-4090d
+STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
+
+.PHONY: help setup test lint pytest plan plan-all schema preview up
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed  ## create .venv and install the project with its pinned dependencies
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+test: lint pytest  ## everything CI runs: ruff, mypy, the test suite
+
+lint: setup  ## ruff and mypy
+	$(BIN)/ruff check infra tests
+	$(BIN)/ruff format --check infra tests
+	$(BIN)/mypy infra tests
+
+pytest: setup  ## the test suite only
+	$(BIN)/pytest
+
+plan: setup  ## offline plan of one stack: make plan STACK=dev (writes out/STACK)
+	$(BIN)/python -m infra.plan --stack $(STACK)
+
+plan-all: setup  ## offline plan of every stack
+	@for s in $(STACKS); do $(BIN)/python -m infra.plan --stack $$s || exit $$?; done
+
+schema: setup  ## regenerate stacks/stack.schema.json from the config model
+	$(BIN)/python -m infra.config > stacks/stack.schema.json
+
+preview: setup  ## pulumi preview -s STACK (needs the Pulumi CLI and the cluster)
+	@command -v pulumi >/dev/null || { echo "pulumi CLI not found: https://www.pulumi.com/docs/install/"; exit 127; }
+	pulumi preview -s $(STACK)
+
+up: setup  ## pulumi up -s STACK (needs the Pulumi CLI and the cluster)
+	@command -v pulumi >/dev/null || { echo "pulumi CLI not found: https://www.pulumi.com/docs/install/"; exit 127; }
+	pulumi up -s $(STACK)

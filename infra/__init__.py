@@ -1,0 +1,1 @@
+"""llm-platform: a Pulumi program that declares a vLLM serving platform on Kubernetes."""

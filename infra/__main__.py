@@ -1,0 +1,16 @@
+"""Pulumi entry point (`main: infra/`): read config once, plan, declare, export."""
+
+import pulumi
+
+from infra.composition import Platform
+from infra.config import load, stack_file
+from infra.outputs import capacity_summary, pool_summary
+from infra.planning.capacity import plan_platform
+
+config = load()
+plan = plan_platform(config, stack_file(pulumi.get_stack()))
+Platform("llm-platform", {"config": config, "plan": plan})
+
+pulumi.export("environment", config.environment)
+pulumi.export("models", {m.model.name: capacity_summary(m) for m in plan.models})
+pulumi.export("gpuPools", pool_summary(plan))

@@ -1,0 +1,173 @@
+"""Model geometry, taken from each model's config.json on the Hugging Face Hub.
+
+The parameter count is derived from the geometry (and checked against the published
+count in tests), so a user-described model needs no separate size field.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class ModelGeometry(BaseModel):
+    """The config.json facts the capacity planner needs. camelCase in stack files."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True
+    )
+
+    layers: int = Field(gt=0, description="num_hidden_layers")
+    attention_heads: int = Field(gt=0, description="num_attention_heads")
+    kv_heads: int = Field(gt=0, description="num_key_value_heads")
+    hidden_size: int = Field(gt=0)
+    intermediate_size: int = Field(gt=0, description="MLP width (intermediate_size)")
+    vocab_size: int = Field(gt=0)
+    max_position_embeddings: int = Field(gt=0, description="native context length")
+    head_dim: int | None = Field(default=None, gt=0, description="defaults to hidden/heads")
+    tied_embeddings: bool = Field(default=False, description="tie_word_embeddings")
+    qkv_bias: bool = Field(default=False, description="attention q/k/v projections have bias")
+    rope_theta: float = Field(default=10000.0, gt=0)
+    yarn_max_factor: float | None = Field(
+        default=None, description="largest YaRN factor the model card supports; None = none"
+    )
+    dtype_bytes: int = Field(default=2, description="bytes per weight as published (bf16 = 2)")
+
+    @property
+    def head_size(self) -> int:
+        return (
+            self.head_dim if self.head_dim is not None else self.hidden_size // self.attention_heads
+        )
+
+    @property
+    def embedding_params(self) -> int:
+        """Input embedding plus the LM head when it is not tied to it."""
+        return self.vocab_size * self.hidden_size * (1 if self.tied_embeddings else 2)
+
+    @property
+    def linear_params_per_layer(self) -> int:
+        q = self.hidden_size * self.attention_heads * self.head_size
+        kv = 2 * self.hidden_size * self.kv_heads * self.head_size
+        o = self.attention_heads * self.head_size * self.hidden_size
+        mlp = 3 * self.hidden_size * self.intermediate_size  # gate, up, down
+        return q + kv + o + mlp
+
+    @property
+    def linear_params(self) -> int:
+        """Parameters in the transformer's linear layers: what weight quantization shrinks."""
+        return self.layers * self.linear_params_per_layer
+
+    @property
+    def other_params(self) -> int:
+        """Norms and biases: small, kept in the published dtype."""
+        bias = (self.attention_heads + 2 * self.kv_heads) * self.head_size if self.qkv_bias else 0
+        return self.layers * (2 * self.hidden_size + bias) + self.hidden_size
+
+    @property
+    def params(self) -> int:
+        return self.embedding_params + self.linear_params + self.other_params
+
+    @property
+    def weight_bytes(self) -> int:
+        """Unquantized weights as stored on disk (safetensors, published dtype)."""
+        return self.params * self.dtype_bytes
+
+
+_QWEN25_SMALL = {
+    "vocab_size": 151936,
+    "tied_embeddings": True,
+    "qkv_bias": True,
+    "rope_theta": 1_000_000.0,
+    "max_position_embeddings": 32768,
+}
+_QWEN25_LARGE = {
+    "vocab_size": 152064,
+    "tied_embeddings": False,
+    "qkv_bias": True,
+    "rope_theta": 1_000_000.0,
+    "max_position_embeddings": 32768,
+    "yarn_max_factor": 4.0,
+}  # model cards: YaRN x4 up to 131,072 tokens
+_LLAMA31 = {
+    "vocab_size": 128256,
+    "tied_embeddings": False,
+    "qkv_bias": False,
+    "rope_theta": 500_000.0,
+    "max_position_embeddings": 131072,
+}
+
+# Hub repository id -> geometry. Published parameter counts are in tests/unit/test_catalog.py.
+MODELS: dict[str, ModelGeometry] = {
+    "Qwen/Qwen2.5-0.5B-Instruct": ModelGeometry(
+        layers=24,
+        attention_heads=14,
+        kv_heads=2,
+        hidden_size=896,
+        intermediate_size=4864,
+        **_QWEN25_SMALL,
+    ),
+    "Qwen/Qwen2.5-1.5B-Instruct": ModelGeometry(
+        layers=28,
+        attention_heads=12,
+        kv_heads=2,
+        hidden_size=1536,
+        intermediate_size=8960,
+        **_QWEN25_SMALL,
+    ),
+    "Qwen/Qwen2.5-3B-Instruct": ModelGeometry(
+        layers=36,
+        attention_heads=16,
+        kv_heads=2,
+        hidden_size=2048,
+        intermediate_size=11008,
+        **_QWEN25_SMALL,
+    ),
+    "Qwen/Qwen2.5-7B-Instruct": ModelGeometry(
+        layers=28,
+        attention_heads=28,
+        kv_heads=4,
+        hidden_size=3584,
+        intermediate_size=18944,
+        **_QWEN25_LARGE,
+    ),
+    "Qwen/Qwen2.5-14B-Instruct": ModelGeometry(
+        layers=48,
+        attention_heads=40,
+        kv_heads=8,
+        hidden_size=5120,
+        intermediate_size=13824,
+        **_QWEN25_LARGE,
+    ),
+    "Qwen/Qwen2.5-32B-Instruct": ModelGeometry(
+        layers=64,
+        attention_heads=40,
+        kv_heads=8,
+        hidden_size=5120,
+        intermediate_size=27648,
+        **_QWEN25_LARGE,
+    ),
+    "Qwen/Qwen2.5-72B-Instruct": ModelGeometry(
+        layers=80,
+        attention_heads=64,
+        kv_heads=8,
+        hidden_size=8192,
+        intermediate_size=29568,
+        **_QWEN25_LARGE,
+    ),
+    "meta-llama/Llama-3.1-8B-Instruct": ModelGeometry(
+        layers=32,
+        attention_heads=32,
+        kv_heads=8,
+        hidden_size=4096,
+        intermediate_size=14336,
+        **_LLAMA31,
+    ),
+    "meta-llama/Llama-3.1-70B-Instruct": ModelGeometry(
+        layers=80,
+        attention_heads=64,
+        kv_heads=8,
+        hidden_size=8192,
+        intermediate_size=28672,
+        **_LLAMA31,
+    ),
+}

@@ -1,0 +1,43 @@
+"""Every version pin: vLLM, images, Helm charts, Kubernetes versions we validate against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VLLM_VERSION = "0.33.0"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    repository: str
+    tag: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+IMAGES: dict[str, ImageRef] = {
+    # The OpenAI-compatible server with CUDA.
+    "vllm": ImageRef("docker.io/vllm/vllm-openai", f"v{VLLM_VERSION}"),
+    # vLLM's CPU backend release image (x86_64), for clusters without GPUs (dev).
+    "vllm-cpu": ImageRef("public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo", f"v{VLLM_VERSION}"),
+}
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    chart: str
+    version: str
+    repository: str  # https Helm repository, or oci://… registry path (then chart is the ref)
+
+
+CHARTS: dict[str, ChartRef] = {
+    "nvidia-device-plugin": ChartRef(
+        "nvidia-device-plugin", "0.20.0", "https://nvidia.github.io/k8s-device-plugin"
+    ),
+}
+
+# Kubernetes minor versions the rendered objects are validated against (tests/stacks).
+# 1.31 is the floor: the native preStop `sleep` action is on by default from 1.30.
+SUPPORTED_KUBERNETES: tuple[str, ...] = ("1.31", "1.32", "1.33", "1.34")

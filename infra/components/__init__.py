@@ -1,0 +1,1 @@
+"""One ComponentResource per file; each only turns planned decisions into resources."""

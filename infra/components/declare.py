@@ -1,0 +1,84 @@
+"""Declare a plain-dict Kubernetes object as the matching typed Pulumi resource."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.catalog.versions import ChartRef
+
+_TYPED: dict[tuple[str, str], Any] = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "Service"): k8s.core.v1.Service,
+    ("v1", "Secret"): k8s.core.v1.Secret,
+    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
+    ("v1", "PersistentVolumeClaim"): k8s.core.v1.PersistentVolumeClaim,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
+    ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
+    ("apps/v1", "DaemonSet"): k8s.apps.v1.DaemonSet,
+    ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+}
+# Server-side patches of objects someone else owns.
+_PATCHES: dict[tuple[str, str], Any] = {
+    ("v1", "Node"): k8s.core.v1.NodePatch,
+}
+
+
+def resource_name(manifest: Mapping[str, Any]) -> str:
+    """Deterministic Pulumi name: `namespace/name`, or `name` for cluster-scoped objects."""
+    meta = manifest["metadata"]
+    return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else str(meta["name"])
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def declare(
+    manifest: Mapping[str, Any], opts: pulumi.ResourceOptions, *, patch: bool = False
+) -> pulumi.CustomResource:
+    api_version, kind = manifest["apiVersion"], manifest["kind"]
+    body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+    name = resource_name(manifest)
+    table = _PATCHES if patch else _TYPED
+    cls = table.get((api_version, kind))
+    if cls is None:
+        if patch:
+            raise ValueError(f"no patch resource for {api_version} {kind}")
+        return k8s.apiextensions.CustomResource(
+            name, api_version=api_version, kind=kind, opts=opts, **body
+        )
+    resource: pulumi.CustomResource = cls(
+        name, opts=opts, **{_snake(k): v for k, v in body.items()}
+    )
+    return resource
+
+
+def helm_release(
+    name: str,
+    chart: ChartRef,
+    namespace: str,
+    values: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """A pinned Helm release with a fixed release name (no random suffix)."""
+    oci = chart.repository.startswith("oci://")
+    return k8s.helm.v3.Release(
+        f"{namespace}/{name}",
+        k8s.helm.v3.ReleaseArgs(
+            name=name,
+            namespace=namespace,
+            chart=f"{chart.repository}/{chart.chart}" if oci else chart.chart,
+            version=chart.version,
+            repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            values=dict(values),
+            atomic=True,  # a failed upgrade rolls back instead of leaving a half-applied release
+            cleanup_on_fail=True,
+        ),
+        opts=opts,
+    )

@@ -1,0 +1,38 @@
+"""GpuRuntime: the NVIDIA device plugin on the GPU pools."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pulumi
+
+from infra.catalog.versions import CHARTS
+from infra.components.declare import declare, helm_release
+from infra.manifests.common import namespace
+from infra.manifests.gpu_runtime import GPU_NAMESPACE, device_plugin_values
+
+
+class GpuRuntimeArgs(TypedDict):
+    pools: dict[str, int]  # pool name -> time-slicing replicas
+    runtime_class: str | None
+
+
+class GpuRuntime(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: GpuRuntimeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("llm-platform:gpu:GpuRuntime", name, None, opts)
+        # The device plugin mounts the kubelet's hostPath socket dir: privileged namespace.
+        ns = declare(
+            namespace(GPU_NAMESPACE, "privileged", "gpu-runtime"),
+            pulumi.ResourceOptions(parent=self),
+        )
+        values = device_plugin_values(args["pools"], args["pools"].values(), args["runtime_class"])
+        self.device_plugin = helm_release(
+            "nvidia-device-plugin",
+            CHARTS["nvidia-device-plugin"],
+            GPU_NAMESPACE,
+            values,
+            pulumi.ResourceOptions(parent=self, depends_on=[ns]),
+        )
+        self.register_outputs({"namespace": GPU_NAMESPACE})

@@ -1,0 +1,54 @@
+"""ModelServer: one vLLM model deployment (cache, Deployment, Service, PDB)."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pulumi
+
+from infra.components.declare import declare
+from infra.manifests.model_server import (
+    cache_claim,
+    deployment,
+    disruption_budget,
+    service,
+)
+from infra.planning.budgets import budgets
+from infra.planning.capacity import ServingPlan
+
+
+class ModelServerArgs(TypedDict):
+    plan: ServingPlan
+    runtime_class: str | None
+    has_hf_token: bool  # the namespace holds the hf-token Secret
+
+
+class ModelServer(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: ModelServerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("llm-platform:serving:ModelServer", name, None, opts)
+        plan = args["plan"]
+        child = pulumi.ResourceOptions(parent=self)
+        self.budgets = budgets(plan)
+        claim = declare(cache_claim(plan), child)
+        self.deployment = declare(
+            deployment(
+                plan,
+                self.budgets,
+                runtime_class=args["runtime_class"],
+                has_hf_token=args["has_hf_token"],
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[claim]),
+        )
+        self.service = declare(service(plan), child)
+        pdb = disruption_budget(plan)
+        if pdb is not None:
+            declare(pdb, child)
+        self.served_model_name = plan.model.served_name
+        self.register_outputs(
+            {
+                "servedModelName": plan.model.served_name,
+                "service": f"{plan.model.name}.{plan.model.namespace}.svc",
+            }
+        )

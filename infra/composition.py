@@ -1,0 +1,104 @@
+"""Composition root: which components a stack gets, and how they are wired."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra import config as stack_config
+from infra.components.declare import declare
+from infra.components.gpu_runtime import GpuRuntime
+from infra.components.model_server import ModelServer
+from infra.components.node_pools import GpuNodePool
+from infra.config import StackConfig
+from infra.manifests.common import labels, namespace
+from infra.manifests.model_server import HF_TOKEN_KEY, HF_TOKEN_SECRET
+from infra.planning.capacity import PlatformPlan
+
+
+class PlatformArgs(TypedDict):
+    config: StackConfig
+    plan: PlatformPlan
+
+
+def hf_token_secret(ns: str, token: pulumi.Output[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": HF_TOKEN_SECRET,
+            "namespace": ns,
+            "labels": labels("llm-platform", ns, "model-download"),
+        },
+        "stringData": {HF_TOKEN_KEY: token},
+    }
+
+
+class Platform(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("llm-platform:platform:Platform", name, None, opts)
+        cfg, plan = args["config"], args["plan"]
+        provider = k8s.Provider(
+            "cluster",
+            kubeconfig=cfg.cluster.kubeconfig,
+            context=cfg.cluster.effective_context,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider})
+
+        pools = {name: p.time_slices for name, p in plan.pools.items()}
+        node_pools = [
+            GpuNodePool(p.pool.name, {"pool": p.pool, "time_slices": p.time_slices}, child)
+            for p in plan.pools.values()
+        ]
+        gpu_ready: list[pulumi.Resource] = list(node_pools)
+        if pools:
+            gpu_ready.append(
+                GpuRuntime(
+                    "gpu-runtime",
+                    {"pools": pools, "runtime_class": cfg.cluster.runtime_class_name},
+                    child,
+                )
+            )
+
+        token = stack_config.secret("hfToken") if cfg.hf_token else None
+        namespaces: dict[str, list[pulumi.Resource]] = {}
+        for ns in sorted({m.model.namespace for m in plan.models}):
+            ns_opts = pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider})
+            # vLLM pods meet the restricted Pod Security Standard: enforce it.
+            created: list[pulumi.Resource] = [
+                declare(namespace(ns, "restricted", "serving"), ns_opts)
+            ]
+            if token is not None:
+                created.append(
+                    declare(
+                        hf_token_secret(ns, token),
+                        pulumi.ResourceOptions(
+                            parent=self, providers={"kubernetes": provider}, depends_on=created[:1]
+                        ),
+                    )
+                )
+            namespaces[ns] = created
+
+        self.models: dict[str, ModelServer] = {}
+        for serving in plan.models:
+            m = serving.model
+            deps = namespaces[m.namespace] + (gpu_ready if serving.gpu is not None else [])
+            self.models[m.name] = ModelServer(
+                m.name,
+                {
+                    "plan": serving,
+                    "runtime_class": cfg.cluster.runtime_class_name,
+                    "has_hf_token": token is not None,
+                },
+                pulumi.ResourceOptions(
+                    parent=self, providers={"kubernetes": provider}, depends_on=deps
+                ),
+            )
+        self.register_outputs({"models": sorted(self.models)})

@@ -1,0 +1,581 @@
+"""StackConfig: the validated stack configuration, and the only reader of Pulumi config.
+
+Every default lives in these models. A bad value is reported as one line per problem,
+`stacks/Pulumi.<stack>.yaml: <key.path>: <what is wrong>`, before any resource registers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+import typing
+from typing import Annotated, Any, Literal, NamedTuple, Union
+
+import pulumi
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic.alias_generators import to_camel
+
+from infra.catalog.gpus import GPUS
+from infra.catalog.models import MODELS, ModelGeometry
+from infra.catalog.versions import SUPPORTED_KUBERNETES
+from infra.catalog.vllm import KV_DTYPE_BYTES, QUANTIZED_LINEAR_BYTES
+
+PROJECT = "llm-platform"
+STACK_CONFIG_DIR = "stacks"
+
+# RFC 1123 label, short enough that derived names (`<name>-model-cache`) stay valid.
+DNS_LABEL_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN, max_length=40)]
+# Hub repository id: `org/name`.
+REPO_ID_PATTERN = r"^[A-Za-z0-9][-\w.]*/[-\w.]+$"
+RepoId = Annotated[str, StringConstraints(pattern=REPO_ID_PATTERN)]
+
+
+class _Section(BaseModel):
+    """camelCase keys in stack files, unknown keys refused, immutable once validated."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+class ClusterConfig(_Section):
+    provider: Literal["existing", "kind"] = Field(
+        default="existing",
+        description="existing: a cluster you run (k3s, kubeadm); kind: a local kind cluster",
+    )
+    context: str | None = Field(default=None, description="kubeconfig context; None = current")
+    kubeconfig: str | None = Field(
+        default=None, description="kubeconfig path; None = $KUBECONFIG or ~/.kube/config"
+    )
+    kubernetes_version: Literal[SUPPORTED_KUBERNETES] = Field(  # type: ignore[valid-type]
+        default="1.31", description="the cluster's minor version; manifests are checked for it"
+    )
+    kind_cluster_name: DnsLabel = Field(
+        default="llm-platform", description="kind only: the cluster name (context kind-<name>)"
+    )
+    runtime_class_name: str | None = Field(
+        default=None,
+        description="RuntimeClass for GPU pods where the NVIDIA runtime is not the default "
+        "(k3s: nvidia)",
+    )
+
+    @property
+    def effective_context(self) -> str | None:
+        if self.context is None and self.provider == "kind":
+            return f"kind-{self.kind_cluster_name}"
+        return self.context
+
+
+class NodePoolConfig(_Section):
+    """An on-prem GPU pool: existing nodes that the program labels and taints."""
+
+    name: DnsLabel
+    gpu: str = Field(description="GPU type, a key of the GPU catalog (e.g. rtx-4090d)")
+    gpus_per_node: int = Field(ge=1, le=16)
+    nodes: list[Annotated[str, StringConstraints(min_length=1, max_length=253)]] = Field(
+        min_length=1, description="names of the existing Kubernetes nodes in this pool"
+    )
+
+
+class RopeScaling(_Section):
+    type: Literal["yarn"] = "yarn"
+    factor: float = Field(gt=1.0, le=8.0)
+
+
+class CacheConfig(_Section):
+    storage_class: str | None = Field(default=None, description="None = the cluster default")
+    size_gib: int | None = Field(
+        default=None, ge=1, description="None = weights on disk × headroomRatio"
+    )
+    headroom_ratio: float = Field(
+        default=1.25, ge=1.0, description="room for tokenizer, config and a revision bump"
+    )
+
+
+class CpuBackendConfig(_Section):
+    cores: int = Field(default=4, ge=1, le=256, description="CPU cores for one replica")
+    kv_cache_gib: int = Field(default=2, ge=1, description="VLLM_CPU_KVCACHE_SPACE")
+    runtime_overhead_gib: int = Field(
+        default=2, ge=1, description="Python, torch and tokenizer resident beside weights and KV"
+    )
+
+
+class ServingPolicy(_Section):
+    """Policy choices behind the probe and drain numbers (the numbers are derived)."""
+
+    pre_stop_seconds: int = Field(
+        default=10,
+        ge=0,
+        le=120,
+        description="time for endpoints and the gateway to stop routing before SIGTERM",
+    )
+    shutdown_timeout_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description="vLLM --shutdown-timeout: in-flight requests may finish this long",
+    )
+    termination_margin_seconds: int = Field(
+        default=15, ge=5, le=300, description="process exit after the drain"
+    )
+    cache_read_gbps: float = Field(
+        default=1.0, gt=0, description="model cache volume read bandwidth, GB/s (startup budget)"
+    )
+    startup_safety_factor: float = Field(
+        default=3.0, ge=1.0, le=10.0, description="startup budget = estimate × this"
+    )
+    probe_period_seconds: int = Field(default=10, ge=1, le=60)
+    liveness_failure_threshold: int = Field(
+        default=3, ge=1, description="consecutive failed /health checks before a restart"
+    )
+    readiness_failure_threshold: int = Field(default=3, ge=1)
+    probe_timeout_seconds: int = Field(default=5, ge=1)
+    run_as_user: int = Field(default=1000, ge=1, description="non-root UID for vLLM containers")
+    cpu_per_gpu: int = Field(
+        default=4, ge=1, description="CPU cores per GPU: tokenization, scheduling, NCCL proxies"
+    )
+
+
+Quantization = Literal["awq", "awq_marlin", "gptq", "gptq_marlin", "fp8"]
+KvCacheDtype = Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"]
+assert set(typing.get_args(Quantization)) == set(QUANTIZED_LINEAR_BYTES)
+assert set(typing.get_args(KvCacheDtype)) == set(KV_DTYPE_BYTES)
+
+# vLLM arguments the platform sets itself; extraArgs may not override them.
+MANAGED_VLLM_ARGS = frozenset(
+    {
+        "--model",
+        "--revision",
+        "--served-model-name",
+        "--tensor-parallel-size",
+        "-tp",
+        "--pipeline-parallel-size",
+        "-pp",
+        "--max-model-len",
+        "--gpu-memory-utilization",
+        "--kv-cache-dtype",
+        "--quantization",
+        "-q",
+        "--port",
+        "--host",
+        "--shutdown-timeout",
+        "--hf-overrides",
+        "--max-num-seqs",
+        "--max-num-batched-tokens",
+        "--download-dir",
+        "--disable-custom-all-reduce",
+        "--dtype",
+        "--api-key",
+    }
+)
+
+
+class ModelConfig(_Section):
+    name: DnsLabel = Field(description="deployment name; also the Kubernetes object names")
+    model: RepoId = Field(description="Hugging Face repository id, e.g. Qwen/Qwen2.5-7B-Instruct")
+    revision: Annotated[str, StringConstraints(pattern=r"^[\w.\-/]{1,100}$")] = Field(
+        default="main", description="hub revision; pin a commit sha in production"
+    )
+    geometry: ModelGeometry | None = Field(
+        default=None, description="config.json facts, for a model not in the catalog"
+    )
+    served_model_name: str | None = Field(
+        default=None, min_length=1, description="name clients send as `model`; None = model id"
+    )
+    namespace: DnsLabel = "llm-serving"
+    device: Literal["gpu", "cpu"] = "gpu"
+    pool: DnsLabel | None = Field(default=None, description="node pool name (GPU models)")
+    replicas: int = Field(default=1, ge=1, le=64)
+    tensor_parallel: int = Field(default=1, ge=1, le=64)
+    pipeline_parallel: int = Field(default=1, ge=1, le=16)
+    max_model_len: int | None = Field(
+        default=None, ge=16, description="None = the model's native context"
+    )
+    gpu_memory_utilization: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=1.0,
+        description="None = vLLM's default, divided among replicas sharing a GPU",
+    )
+    kv_cache_dtype: KvCacheDtype = "auto"
+    quantization: Quantization | None = None
+    gpu_share: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="replicas per physical GPU through device-plugin time-slicing (TP=1 only)",
+    )
+    rope_scaling: RopeScaling | None = Field(
+        default=None, description="YaRN, required for maxModelLen above the native context"
+    )
+    max_num_seqs: int | None = Field(default=None, ge=1)
+    max_num_batched_tokens: int | None = Field(default=None, ge=16)
+    extra_args: list[str] = Field(
+        default_factory=list, description="further vLLM flags the platform does not manage"
+    )
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    cpu: CpuBackendConfig = Field(default_factory=CpuBackendConfig)
+    serving: ServingPolicy = Field(default_factory=ServingPolicy)
+
+    @property
+    def served_name(self) -> str:
+        return self.served_model_name or self.model
+
+    @property
+    def geometry_or_catalog(self) -> ModelGeometry:
+        if self.geometry is not None:
+            return self.geometry
+        return MODELS[self.model]
+
+
+class StackConfig(_Section):
+    environment: Literal["dev", "staging", "production"] = Field(
+        default="production", description="production turns policy rules mandatory"
+    )
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    node_pools: list[NodePoolConfig] = Field(default_factory=list)
+    models: list[ModelConfig] = Field(min_length=1)
+    hf_token: str | None = Field(
+        default=None,
+        description="Hugging Face token for gated models; set it with `pulumi config set "
+        "--secret hfToken`",
+    )
+
+
+# Top-level keys whose values are objects or lists (read with get_object).
+_OBJECT_KEYS = frozenset({"cluster", "nodePools", "models"})
+# Keys that must be set with `pulumi config set --secret`.
+SECRET_KEYS = frozenset({"hfToken"})
+TOP_LEVEL_KEYS = frozenset(f.alias or n for n, f in StackConfig.model_fields.items())
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class Problem(NamedTuple):
+    path: str  # e.g. `models[0].tensorParallel` (without the project namespace)
+    message: str
+
+
+class ConfigError(pulumi.RunError):
+    """A bad stack config. A RunError, so `pulumi up` prints it without a traceback."""
+
+    def __init__(self, problems: list[Problem], source: str) -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self, source: str | None = None) -> list[str]:
+        where = source or self.source
+        return [
+            f"{where}: {PROJECT}:{p.path}: {p.message}" if p.path else f"{where}: {p.message}"
+            for p in self.problems
+        ]
+
+
+def stack_file(stack: str) -> str:
+    return f"{STACK_CONFIG_DIR}/Pulumi.{stack}.yaml"
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model class behind Optional[...] / list[...] / Annotated[...], if any."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType, list):
+        for arg in typing.get_args(annotation):
+            found = _unwrap(arg)
+            if isinstance(found, type) and issubclass(found, BaseModel):
+                return found
+    return annotation
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    model: Any = StackConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        if field is None:
+            return None
+        model = _unwrap(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _problem_from_pydantic(err: Any) -> Problem:
+    loc = tuple(err["loc"])
+    path = _format_loc(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        owner = _model_at(loc[:-1])
+        accepted = sorted(f.alias or n for n, f in owner.model_fields.items()) if owner else []
+        return Problem(path, f"unknown key; accepted keys: {', '.join(accepted)}")
+    if kind == "missing":
+        return Problem(path, "required key is missing")
+    if kind == "string_pattern_mismatch":
+        pattern = err.get("ctx", {}).get("pattern", "")
+        what = {
+            DNS_LABEL_PATTERN: "a DNS label: lowercase letters, digits and '-', "
+            "starting with a letter",
+            REPO_ID_PATTERN: "a Hugging Face repository id like org/name",
+        }.get(pattern, f"a string matching {pattern}")
+        return Problem(path, f"{_show(err['input'])} is not valid; expected {what}")
+    message = err["msg"][0].lower() + err["msg"][1:]
+    return Problem(path, f"{message} (got {_show(err['input'])})")
+
+
+def _check_references(cfg: StackConfig) -> list[Problem]:
+    """Cross-field checks pydantic's per-field validation cannot express."""
+    problems: list[Problem] = []
+    pools = {p.name: p for p in cfg.node_pools}
+
+    seen_pools: set[str] = set()
+    seen_nodes: dict[str, str] = {}
+    for i, pool in enumerate(cfg.node_pools):
+        if pool.name in seen_pools:
+            problems.append(Problem(f"nodePools[{i}].name", f"duplicate pool name {pool.name!r}"))
+        seen_pools.add(pool.name)
+        if pool.gpu not in GPUS:
+            problems.append(
+                Problem(
+                    f"nodePools[{i}].gpu",
+                    f"unknown GPU {pool.gpu!r}; known GPUs: {', '.join(sorted(GPUS))}",
+                )
+            )
+        for j, node in enumerate(pool.nodes):
+            if node in seen_nodes:
+                problems.append(
+                    Problem(
+                        f"nodePools[{i}].nodes[{j}]",
+                        f"node {node!r} is already in pool {seen_nodes[node]!r}",
+                    )
+                )
+            seen_nodes[node] = pool.name
+
+    seen_models: set[tuple[str, str]] = set()
+    seen_served: set[str] = set()
+    for i, m in enumerate(cfg.models):
+        at = f"models[{i}]"
+        if (m.namespace, m.name) in seen_models:
+            problems.append(Problem(f"{at}.name", f"duplicate model name {m.name!r}"))
+        seen_models.add((m.namespace, m.name))
+        if m.served_name in seen_served:
+            problems.append(
+                Problem(
+                    f"{at}.servedModelName",
+                    f"{m.served_name!r} is already served by another model; clients could not "
+                    "tell them apart",
+                )
+            )
+        seen_served.add(m.served_name)
+        if m.geometry is None and m.model not in MODELS:
+            problems.append(
+                Problem(
+                    f"{at}.model",
+                    f"{m.model!r} is not in the catalog; describe it under {at}.geometry or use "
+                    f"one of: {', '.join(sorted(MODELS))}",
+                )
+            )
+        if m.device == "gpu":
+            if m.pool is None:
+                problems.append(
+                    Problem(
+                        f"{at}.pool",
+                        "a GPU model needs a node pool; "
+                        f"pools: {', '.join(pools) or '(none defined)'}",
+                    )
+                )
+            elif m.pool not in pools:
+                problems.append(
+                    Problem(
+                        f"{at}.pool",
+                        f"no node pool named {m.pool!r}; pools: "
+                        f"{', '.join(pools) or '(none defined)'}",
+                    )
+                )
+        else:
+            if m.pool is not None:
+                problems.append(
+                    Problem(
+                        f"{at}.pool",
+                        "a CPU model runs on ordinary nodes; remove pool or set device: gpu",
+                    )
+                )
+            for key, value, default in (
+                ("tensorParallel", m.tensor_parallel, 1),
+                ("pipelineParallel", m.pipeline_parallel, 1),
+                ("gpuShare", m.gpu_share, 1),
+            ):
+                if value != default:
+                    problems.append(
+                        Problem(f"{at}.{key}", f"must be {default} for a CPU model (got {value})")
+                    )
+            if m.quantization is not None:
+                problems.append(
+                    Problem(
+                        f"{at}.quantization",
+                        "quantized kernels need a GPU; remove it for device: cpu",
+                    )
+                )
+        for j, arg in enumerate(m.extra_args):
+            flag = arg.split("=", 1)[0]
+            if not arg.startswith("-"):
+                problems.append(
+                    Problem(f"{at}.extraArgs[{j}]", f"{arg!r} is not a flag; write --flag=value")
+                )
+            elif flag in MANAGED_VLLM_ARGS:
+                managed = _managed_key(flag)
+                problems.append(
+                    Problem(
+                        f"{at}.extraArgs[{j}]",
+                        f"{flag} is set by the platform; use {at}.{managed} instead"
+                        if managed
+                        else f"{flag} is set by the platform and cannot be overridden",
+                    )
+                )
+    return problems
+
+
+def _managed_key(flag: str) -> str | None:
+    by_flag = {
+        "--tensor-parallel-size": "tensorParallel",
+        "-tp": "tensorParallel",
+        "--pipeline-parallel-size": "pipelineParallel",
+        "-pp": "pipelineParallel",
+        "--max-model-len": "maxModelLen",
+        "--gpu-memory-utilization": "gpuMemoryUtilization",
+        "--kv-cache-dtype": "kvCacheDtype",
+        "--quantization": "quantization",
+        "-q": "quantization",
+        "--served-model-name": "servedModelName",
+        "--model": "model",
+        "--revision": "revision",
+        "--shutdown-timeout": "serving.shutdownTimeoutSeconds",
+        "--hf-overrides": "ropeScaling",
+        "--max-num-seqs": "maxNumSeqs",
+        "--max-num-batched-tokens": "maxNumBatchedTokens",
+    }
+    return by_flag.get(flag)
+
+
+def parse(raw: dict[str, Any], source: str) -> StackConfig:
+    """Validate raw config (top-level keys without namespace) or raise ConfigError."""
+    problems = [
+        Problem(key, f"unknown key; accepted keys: {', '.join(sorted(TOP_LEVEL_KEYS))}")
+        for key in raw
+        if key not in TOP_LEVEL_KEYS
+    ]
+    known = {k: v for k, v in raw.items() if k in TOP_LEVEL_KEYS}
+    try:
+        cfg = StackConfig.model_validate(known)
+    except ValidationError as exc:
+        problems += [_problem_from_pydantic(e) for e in exc.errors()]
+        raise ConfigError(problems, source) from None
+    problems += _check_references(cfg)
+    if problems:
+        raise ConfigError(problems, source)
+    return cfg
+
+
+_KEY = re.compile(rf"^{re.escape(PROJECT)}:(?P<key>.+)$")
+
+
+def _project_keys() -> list[str]:
+    """Every `llm-platform:*` key the engine passed to this program."""
+    keys = set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.get_config_env())
+    return sorted(m.group("key") for k in keys if (m := _KEY.match(k)))
+
+
+def load() -> StackConfig:
+    """Read the stack's Pulumi config once and validate it. Raises ConfigError."""
+    source = stack_file(pulumi.get_stack())
+    config = pulumi.Config(PROJECT)
+    raw: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key in _project_keys():
+        if key in _OBJECT_KEYS:
+            try:
+                raw[key] = config.get_object(key)
+            except (pulumi.ConfigTypeError, json.JSONDecodeError):
+                problems.append(Problem(key, "must be a YAML object or list"))
+        elif pulumi.runtime.is_config_secret(f"{PROJECT}:{key}"):
+            # Read secrets as secrets (no warning); only their presence is validated here.
+            raw[key] = "[secret]"
+        elif key in SECRET_KEYS:
+            problems.append(Problem(key, f"must be a secret: pulumi config set --secret {key}"))
+        else:
+            raw[key] = config.get(key)
+    if problems:
+        raise ConfigError(problems, source)
+    return parse(raw, source)
+
+
+def secret(key: str) -> pulumi.Output[str] | None:
+    """A secret config value as a secret Output (never a plain string)."""
+    return pulumi.Config(PROJECT).get_secret(key)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of a stack file (`config:` with namespaced keys), for editors."""
+    inner = StackConfig.model_json_schema(by_alias=True)
+    defs = inner.pop("$defs", {})
+    defs["Secure"] = {
+        "type": "object",
+        "properties": {"secure": {"type": "string"}},
+        "required": ["secure"],
+        "additionalProperties": False,
+        "description": "an encrypted value written by `pulumi config set --secret`",
+    }
+    props: dict[str, Any] = {}
+    for key, field_schema in inner["properties"].items():
+        schema = field_schema
+        if key in SECRET_KEYS:
+            schema = {
+                "anyOf": [{"$ref": "#/$defs/Secure"}, {"type": "null"}],
+                "description": schema.get("description", ""),
+            }
+        props[f"{PROJECT}:{key}"] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "llm-platform stack file (stacks/Pulumi.<stack>.yaml)",
+        "type": "object",
+        "properties": {
+            "secretsprovider": {"type": "string"},
+            "encryptedkey": {"type": "string"},
+            "encryptionsalt": {"type": "string"},
+            "config": {
+                "type": "object",
+                "properties": props,
+                "required": [f"{PROJECT}:{k}" for k in inner.get("required", [])],
+                "patternProperties": {"^(?!llm-platform:)[^:]+:.+$": {}},
+                "additionalProperties": False,
+            },
+        },
+        "$defs": defs,
+    }
+
+
+if __name__ == "__main__":  # python -m infra.config > stacks/stack.schema.json
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))

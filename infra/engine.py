@@ -1,0 +1,146 @@
+"""Run the real program in-process under Pulumi's mock engine and record what it declares.
+
+Used by `infra.plan`, the policy review and the tests. Touches no network, cluster or CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, rpc, settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_MASK = "[secret]"
+
+
+@dataclass
+class Recorded:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    inputs: dict[str, Any]
+    secret_paths: list[str]
+    depends_on: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "name": self.name,
+            "urn": self.urn,
+            "parent": self.parent,
+            "inputs": self.inputs,
+            "secret_paths": self.secret_paths,
+        }
+
+
+@dataclass
+class RunResult:
+    resources: list[Recorded]
+    outputs: dict[str, Any]
+
+    def of_type(self, type_: str) -> list[Recorded]:
+        return [r for r in self.resources if r.type == type_]
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _clean(value: Any, path: str, secrets: list[str]) -> Any:
+    """Mask secrets (recording their paths) and turn integral floats back into ints
+    (the wire format carries every number as a double)."""
+    if rpc.is_rpc_secret(value):
+        secrets.append(path)
+        return SECRET_MASK
+    if isinstance(value, dict):
+        return {k: _clean(v, _join(path, k), secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v, _join(path, i), secrets) for i, v in enumerate(value)]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, behaviour: mocks.Mocks, sink: list[Recorded]) -> None:
+        super().__init__(behaviour)
+        self.recorded = sink
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            secrets: list[str] = []
+            raw = rpc.deserialize_properties(request.object, keep_unknowns=False)
+            inputs = _clean(raw, "", secrets)
+            self.recorded.append(
+                Recorded(
+                    request.type,
+                    request.name,
+                    response.urn,
+                    request.parent,
+                    inputs,
+                    secrets,
+                    sorted(request.dependencies),
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        if "::pulumi:pulumi:Stack::" in request.urn:
+            outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=False)
+            self.stack_outputs = _clean(outputs, "", [])
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
+
+
+class _Behaviour(mocks.Mocks):
+    """Resources echo their inputs as state; invokes return nothing."""
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return {}, []
+
+
+def run(
+    program: Callable[[], Any],
+    *,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    project: str = "llm-platform",
+    sink: list[Recorded] | None = None,
+) -> RunResult:
+    """Run `program` as a Pulumi program of `stack` with `config`; raise what it raises.
+    Registrations are appended to `sink` as they happen (so a failed run shows them too)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = _RecordingMonitor(_Behaviour(), sink if sink is not None else [])
+    try:
+        pulumi.runtime.set_mocks(
+            _Behaviour(), project=project, stack=stack, preview=False, monitor=monitor
+        )
+        # set_mocks made a root stack; run_in_stack (what the language host uses) makes its own.
+        settings.set_root_resource(None)  # type: ignore[arg-type]
+        pulumi.runtime.set_all_config(config, secret_keys)
+        loop.run_until_complete(pulumi.runtime.run_in_stack(program))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    # Registration order is asynchronous; URN order is stable across runs.
+    return RunResult(sorted(monitor.recorded, key=lambda r: r.urn), monitor.stack_outputs)
+
+
+def run_entry_point() -> None:
+    """Run `infra/` the way Pulumi's Python language host does."""
+    runpy.run_path(str(PROJECT_ROOT / "infra"), run_name="__main__")

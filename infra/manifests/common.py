@@ -1,0 +1,77 @@
+"""Labels, names and security contexts shared by every object the platform declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Manifest = dict[str, Any]
+
+PART_OF = "llm-platform"
+MANAGED_BY = "pulumi"
+# Our label/taint domain on nodes.
+DOMAIN = "llm-platform.io"
+POOL_LABEL = f"{DOMAIN}/pool"
+GPU_LABEL = f"{DOMAIN}/gpu"
+POOL_TAINT = f"{DOMAIN}/gpu-pool"
+
+
+def selector(name: str, instance: str, component: str) -> dict[str, str]:
+    """Selector labels: stable for an object's life (never a version)."""
+    return {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": component,
+    }
+
+
+def labels(name: str, instance: str, component: str, version: str | None = None) -> dict[str, str]:
+    out = {
+        **selector(name, instance, component),
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
+    if version:
+        out["app.kubernetes.io/version"] = version
+    return out
+
+
+def gib(value: int) -> str:
+    return f"{value}Gi"
+
+
+def pod_security_context(uid: int) -> Manifest:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "fsGroup": uid,  # the cache volume is written by the init container as this group
+        "fsGroupChangePolicy": "OnRootMismatch",
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security_context() -> Manifest:
+    """The restricted Pod Security Standard, plus a read-only root filesystem."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def namespace(name: str, pod_security: str, component: str) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {
+                **labels("llm-platform", name, component),
+                "pod-security.kubernetes.io/enforce": pod_security,
+                "pod-security.kubernetes.io/enforce-version": "latest",
+                "pod-security.kubernetes.io/warn": pod_security,
+            },
+        },
+    }

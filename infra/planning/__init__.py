@@ -1,0 +1,1 @@
+"""Pure decisions: functions of the validated StackConfig and the catalog, no Pulumi."""

@@ -1,0 +1,222 @@
+"""Resources and their wiring, under Pulumi's mock engine."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError
+from infra.engine import Recorded, RunResult, run, run_entry_point
+from infra.manifests.common import POOL_TAINT
+from infra.plan import plan_stack
+from infra.stack_file import read_stack_file
+from tests.helpers import (
+    by_type,
+    container,
+    one,
+    planned,
+    pod_spec,
+    raw_config,
+    write_stack_file,
+)
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+
+def plan_raw(tmp_path: Path, raw: dict[str, Any], **secure: str) -> RunResult:
+    return plan_stack("test", write_stack_file(tmp_path, raw, secure))
+
+
+def test_components_use_our_type_tokens_and_parent_every_child() -> None:
+    result = planned("single-4090d")
+    urns = {r.urn for r in result.resources}
+    components = [r for r in result.resources if r.type.startswith("llm-platform:")]
+    assert {r.type for r in components} == {
+        "llm-platform:platform:Platform",
+        "llm-platform:nodes:GpuNodePool",
+        "llm-platform:gpu:GpuRuntime",
+        "llm-platform:serving:ModelServer",
+    }
+    for r in result.resources:
+        if r.type != "llm-platform:platform:Platform":
+            assert r.parent in urns, f"{r.type} {r.name} has no parent inside the platform"
+
+
+def test_gpu_pods_select_and_tolerate_exactly_their_pool() -> None:
+    result = planned("single-4090d")
+    patch = one(result, "core/v1:NodePatch")
+    deployment = one(result, DEPLOYMENT)
+    spec = pod_spec(deployment)
+    node_labels = patch.inputs["metadata"]["labels"]
+    assert all(node_labels[k] == v for k, v in spec["nodeSelector"].items())
+    [taint] = patch.inputs["spec"]["taints"]
+    assert taint["key"] == POOL_TAINT and taint["effect"] == "NoSchedule"
+    assert [{k: t[k] for k in ("key", "value", "effect")} for t in spec["tolerations"]] == [taint]
+    assert spec["runtimeClassName"] == "nvidia"
+
+
+def test_gpu_requests_equal_limits_equal_tensor_parallel() -> None:
+    vllm = container(one(planned("single-4090d"), DEPLOYMENT))
+    assert vllm["resources"]["requests"] == vllm["resources"]["limits"]
+    assert vllm["resources"]["limits"]["nvidia.com/gpu"] == "2"
+
+
+def test_tp_pods_mount_in_memory_shm_and_single_gpu_pods_do_not(tmp_path: Path) -> None:
+    spec = pod_spec(one(planned("single-4090d"), DEPLOYMENT))
+    shm = next(v for v in spec["volumes"] if v["name"] == "dshm")
+    assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": "2Gi"}
+    assert {"name": "dshm", "mountPath": "/dev/shm"} in container(
+        one(planned("single-4090d"), DEPLOYMENT)
+    )["volumeMounts"]
+    raw = raw_config("single-4090d")
+    raw["models"][0].update(tensorParallel=1)
+    single = pod_spec(one(plan_raw(tmp_path, raw), DEPLOYMENT))
+    assert all(v["name"] != "dshm" for v in single["volumes"])
+
+
+def test_probes_and_drain_are_wired_from_the_budgets() -> None:
+    deployment = one(planned("single-4090d"), DEPLOYMENT)
+    vllm, spec = container(deployment), pod_spec(deployment)
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert vllm[probe]["httpGet"] == {"path": "/health", "port": "http"}
+    assert vllm["startupProbe"]["failureThreshold"] * vllm["startupProbe"]["periodSeconds"] >= 150
+    pre_stop = vllm["lifecycle"]["preStop"]["sleep"]["seconds"]
+    shutdown = int(vllm["args"][vllm["args"].index("--shutdown-timeout") + 1])
+    assert spec["terminationGracePeriodSeconds"] > pre_stop + shutdown
+
+
+def test_full_pool_rolls_without_surge_and_pdb_keeps_one_replica() -> None:
+    result = planned("single-4090d")
+    strategy = one(result, DEPLOYMENT).inputs["spec"]["strategy"]["rollingUpdate"]
+    assert strategy == {"maxSurge": 0, "maxUnavailable": 1}
+    pdb = one(result, "PodDisruptionBudget")
+    assert pdb.inputs["spec"]["maxUnavailable"] == 1
+
+
+def test_single_replica_gets_no_pdb() -> None:
+    assert by_type(planned("dev"), "PodDisruptionBudget") == []
+
+
+def test_service_selects_the_pods_without_a_version_label() -> None:
+    result = planned("single-4090d")
+    service = one(result, "core/v1:Service")
+    deployment = one(result, DEPLOYMENT)
+    selector = service.inputs["spec"]["selector"]
+    assert selector == deployment.inputs["spec"]["selector"]["matchLabels"]
+    template_labels = deployment.inputs["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= template_labels.items()
+    assert "app.kubernetes.io/version" not in selector
+
+
+def test_model_cache_is_filled_once_by_the_init_container_and_read_only_after() -> None:
+    deployment = one(planned("single-4090d"), DEPLOYMENT)
+    spec = pod_spec(deployment)
+    [init] = spec["initContainers"]
+    env = {e["name"]: e.get("value") for e in init["env"]}
+    assert env["MODEL_REVISION"] == "a09a35458c702b33eeacc393d103063234e8bc28"
+    assert {"name": "model-cache", "mountPath": "/models"} in init["volumeMounts"]
+    cache_mount = next(
+        m for m in container(deployment)["volumeMounts"] if m["name"] == "model-cache"
+    )
+    assert cache_mount["readOnly"] is True
+    claim = one(planned("single-4090d"), "PersistentVolumeClaim")
+    assert claim.inputs["spec"]["storageClassName"] == "local-path"
+    assert claim.inputs["spec"]["accessModes"] == ["ReadWriteOnce"]  # one node
+
+
+def test_containers_are_hardened() -> None:
+    for stack in ("single-4090d", "dev"):
+        spec = pod_spec(one(planned(stack), DEPLOYMENT))
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["automountServiceAccountToken"] is False
+        for c in spec["containers"] + spec["initContainers"]:
+            ctx = c["securityContext"]
+            assert ctx["allowPrivilegeEscalation"] is False
+            assert ctx["capabilities"] == {"drop": ["ALL"]}
+            assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}
+            assert ctx["readOnlyRootFilesystem"] is True
+    ns = one(planned("single-4090d"), "core/v1:Namespace", "llm-serving")
+    assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_device_plugin_is_pinned_and_only_on_gpu_pools() -> None:
+    release = one(planned("single-4090d"), "helm.sh/v3:Release")
+    assert (release.inputs["chart"], release.inputs["version"]) == (
+        "nvidia-device-plugin",
+        "0.20.0",
+    )
+    values = release.inputs["values"]
+    term = values["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["rtx4090d"]
+    assert values["runtimeClassName"] == "nvidia"
+    assert "sharing" not in values["config"]["map"]["exclusive"]
+    assert by_type(planned("dev"), "helm.sh/v3:Release") == []  # no GPUs, no device plugin
+
+
+def test_gpu_sharing_generates_time_slicing_for_its_pool(tmp_path: Path) -> None:
+    raw = raw_config("single-4090d")
+    raw["models"][0].update(
+        model="Qwen/Qwen2.5-0.5B-Instruct",
+        tensorParallel=1,
+        gpuShare=2,
+        replicas=8,
+        servedModelName="small",
+    )
+    result = plan_raw(tmp_path, raw)
+    values = one(result, "helm.sh/v3:Release").inputs["values"]
+    assert "replicas: 2" in values["config"]["map"]["time-sliced-2"]
+    assert "failRequestsGreaterThanOne: true" in values["config"]["map"]["time-sliced-2"]
+    labels = one(result, "NodePatch").inputs["metadata"]["labels"]
+    assert labels["nvidia.com/device-plugin.config"] == "time-sliced-2"
+    vllm = container(one(result, DEPLOYMENT))
+    assert vllm["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert vllm["args"][vllm["args"].index("--gpu-memory-utilization") + 1] == "0.46"
+
+
+def test_models_wait_for_their_namespace_pool_and_device_plugin() -> None:
+    result = planned("single-4090d")
+    server = one(result, "llm-platform:serving:ModelServer")
+    # A dependency on a component is a dependency on each resource inside it.
+    wanted = {
+        one(result, "NodePatch").urn,
+        one(result, "helm.sh/v3:Release").urn,
+        one(result, "core/v1:Namespace", "llm-serving").urn,
+    }
+    assert wanted <= set(server.depends_on)
+
+
+def test_hf_token_is_a_secret_everywhere(tmp_path: Path) -> None:
+    raw = raw_config("single-4090d")
+    result = plan_raw(tmp_path, raw, hfToken="v1:AAAAencrypted")
+    secret = one(result, "core/v1:Secret")
+    assert secret.secret_paths == ["stringData"]
+    assert secret.inputs["stringData"] == "[secret]"
+    [init] = pod_spec(one(result, DEPLOYMENT))["initContainers"]
+    token = next(e for e in init["env"] if e["name"] == "HF_TOKEN")
+    assert token["valueFrom"]["secretKeyRef"] == {"name": "hf-token", "key": "token"}
+    assert "offline-placeholder-secret" not in str([r.inputs for r in result.resources])
+
+
+def test_plain_hf_token_is_refused(tmp_path: Path) -> None:
+    raw = raw_config("single-4090d")
+    raw["hfToken"] = "hf_plaintext"
+    with pytest.raises(ConfigError) as caught:
+        plan_raw(tmp_path, raw)
+    assert caught.value.lines()[0].endswith(
+        "llm-platform:hfToken: must be a secret: pulumi config set --secret hfToken"
+    )
+
+
+def test_bad_config_registers_nothing() -> None:
+    config, secrets = read_stack_file(
+        Path(__file__).parents[2] / "stacks/Pulumi.single-4090d.yaml", "x"
+    )
+    config["llm-platform:models"] = config["llm-platform:models"].replace(
+        '"tensorParallel": 2', '"tensorParallel": 3'
+    )
+    recorded: list[Recorded] = []
+    with pytest.raises(ConfigError):
+        run(
+            run_entry_point, stack="single-4090d", config=config, secret_keys=secrets, sink=recorded
+        )
+    assert recorded == []

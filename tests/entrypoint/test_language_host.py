@@ -1,0 +1,47 @@
+"""`pulumi up` runs infra/ through the Python language host: the same path must work here."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.engine import PROJECT_ROOT
+from tests.helpers import STACKS
+
+SHIM = Path(__file__).with_name("host_shim.py")
+
+
+def host(stack: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SHIM), stack],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_infra_runs_as_the_language_host_runs_it(stack: str) -> None:
+    done = host(stack)
+    assert done.returncode == 0, done.stderr
+    types = set(json.loads(done.stdout))
+    assert "llm-platform:platform:Platform" in types
+    assert any(t.endswith("ModelServer") for t in types)
+
+
+def test_bad_config_reaches_the_host_as_a_run_error(tmp_path: Path) -> None:
+    (tmp_path / "stacks").mkdir()
+    text = (PROJECT_ROOT / "stacks/Pulumi.single-4090d.yaml").read_text()
+    (tmp_path / "stacks/Pulumi.bad.yaml").write_text(text.replace("replicas: 2", "replicas: 3"))
+    (tmp_path / "infra").symlink_to(PROJECT_ROOT / "infra")
+    done = host("bad", cwd=tmp_path)
+    assert done.returncode == 32, done.stderr
+    assert (
+        "error: stacks/Pulumi.bad.yaml: llm-platform:models[0].replicas: 1 replica(s) of "
+        "'qwen2-5-7b' do not fit"
+    ) in done.stderr
+    assert "Traceback" not in done.stderr

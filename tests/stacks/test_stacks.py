@@ -1,0 +1,153 @@
+"""Every shipped stack plans offline, and every object it writes is schema-valid."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from infra.catalog.versions import CHARTS, SUPPORTED_KUBERNETES
+from infra.config import json_schema
+from infra.engine import PROJECT_ROOT
+from infra.plan import main, manifest_of, plan_stack, write
+from tests.helpers import STACKS, planned
+
+REQUIRED_LABELS = {
+    f"app.kubernetes.io/{k}" for k in ("name", "instance", "component", "part-of", "managed-by")
+}
+
+
+def manifests(stack: str) -> list[dict[str, Any]]:
+    return [m for r in planned(stack).resources if (m := manifest_of(r)) is not None]
+
+
+def k8s_objects(stack: str) -> list[dict[str, Any]]:
+    return [m for m in manifests(stack) if m["kind"] != "HelmRelease"]
+
+
+def test_the_required_stacks_exist() -> None:
+    assert {"dev", "single-4090d"} <= set(STACKS)
+
+
+@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES)
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_object_is_valid_against_the_kubernetes_schema_strict(
+    stack: str, version: str
+) -> None:
+    objects = k8s_objects(stack)
+    assert objects
+    for obj in objects:
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            where = ".".join(map(str, exc.path))
+            pytest.fail(
+                f"{obj['kind']}/{obj['metadata']['name']} on {version}: {where}: {exc.message}"
+            )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_objects_carry_the_recommended_labels(stack: str) -> None:
+    for obj in k8s_objects(stack):
+        if obj["kind"] == "Node":  # a patch of a node we do not own
+            continue
+        assert set(obj["metadata"]["labels"]) >= REQUIRED_LABELS, obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_helm_releases_pin_exact_catalog_versions(stack: str) -> None:
+    pinned = {c.chart: c.version for c in CHARTS.values()}
+    for release in (m for m in manifests(stack) if m["kind"] == "HelmRelease"):
+        assert release["version"] == pinned[release["chart"]]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_plan_is_deterministic(stack: str) -> None:
+    again = plan_stack(stack)
+    assert [r.as_json() for r in again.resources] == [r.as_json() for r in planned(stack).resources]
+
+
+def test_plan_cli_writes_resources_manifests_and_the_capacity_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--stack", "single-4090d", "--out", str(tmp_path)]) == 0
+    resources = json.loads((tmp_path / "resources.json").read_text())
+    assert {"type", "name", "urn", "parent", "inputs", "secret_paths"} == set(resources[0])
+    deployment = yaml.safe_load(
+        (tmp_path / "manifests/llm-serving/Deployment-qwen2-5-7b.yaml").read_text()
+    )
+    assert list(deployment)[:3] == ["apiVersion", "kind", "metadata"]
+    release = yaml.safe_load(
+        (tmp_path / "manifests/gpu-system/HelmRelease-nvidia-device-plugin.yaml").read_text()
+    )
+    assert release["repository"] == "https://nvidia.github.io/k8s-device-plugin"
+    out = capsys.readouterr().out
+    # Per replica: weights/GPU, KV budget/GPU, KV tokens, max concurrency at 32K.
+    row = next(line for line in out.splitlines() if line.startswith("qwen2-5-7b"))
+    for value in ("7.16", "12.95", "484784", "32768", "14.79"):
+        assert value in row.split()
+
+
+def test_plan_cli_refuses_a_bad_config_with_exit_2_and_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    text = (PROJECT_ROOT / "stacks/Pulumi.single-4090d.yaml").read_text()
+    bad.write_text(text.replace("tensorParallel: 2", "tensorParallel: 3"))
+    assert (
+        main(["--stack", "single-4090d", "--config-file", str(bad), "--out", str(tmp_path / "out")])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err.startswith(f"{bad}: llm-platform:models[0].tensorParallel: 3 does not divide")
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_plan_cli_names_a_missing_stack_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stack", "nope"]) == 2
+    assert capsys.readouterr().err.strip() == "stacks/Pulumi.nope.yaml: no such stack file"
+
+
+def test_invalid_yaml_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("config:\n  llm-platform:models: [unclosed\n")
+    assert main(["--stack", "x", "--config-file", str(bad)]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_writing_twice_replaces_the_previous_output(tmp_path: Path) -> None:
+    write(planned("single-4090d"), tmp_path)
+    (tmp_path / "manifests" / "stale.yaml").write_text("old")
+    write(planned("dev"), tmp_path)
+    assert not (tmp_path / "manifests" / "stale.yaml").exists()
+
+
+def test_checked_in_json_schema_matches_the_config_model() -> None:
+    checked_in = json.loads((PROJECT_ROOT / "stacks/stack.schema.json").read_text())
+    assert checked_in == json_schema(), "run `make schema` and commit stacks/stack.schema.json"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_files_validate_against_the_exported_schema(stack: str) -> None:
+    document = yaml.safe_load((PROJECT_ROOT / f"stacks/Pulumi.{stack}.yaml").read_text())
+    jsonschema.validate(document, json_schema())
+
+
+def test_schema_rejects_a_typo_an_editor_should_flag() -> None:
+    document = {"config": {"llm-platform:models": [{"name": "a", "model": "o/m", "replicaz": 2}]}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, json_schema())
+
+
+def test_pulumi_project_file_validates_against_pulumis_schema() -> None:
+    schema_path = PROJECT_ROOT.parent / "shared/pulumi/project.schema.json"
+    if not schema_path.exists():
+        pytest.skip("shared/pulumi/project.schema.json is not beside this checkout")
+    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
+    jsonschema.validate(project, json.loads(schema_path.read_text()))
+    assert project["main"] == "infra/" and project["stackConfigDir"] == "stacks"
+    assert project["runtime"]["options"]["virtualenv"] == ".venv"

@@ -1,0 +1,238 @@
+"""Bad configs are refused before any resource exists, one line per problem:
+`stacks/Pulumi.<stack>.yaml: llm-platform:<key.path>: <what is wrong, what is accepted>`."""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError
+from tests.helpers import plan_of, raw_config
+
+SOURCE = "stacks/Pulumi.test.yaml"
+LINE = re.compile(r"^stacks/Pulumi\.test\.yaml: llm-platform:(?P<path>[\w.\[\]]+): (?P<msg>.+)$")
+Edit = Callable[[dict[str, Any]], None]
+
+
+def model(raw: dict[str, Any]) -> dict[str, Any]:
+    m: dict[str, Any] = raw["models"][0]
+    return m
+
+
+def pool(raw: dict[str, Any]) -> dict[str, Any]:
+    p: dict[str, Any] = raw["nodePools"][0]
+    return p
+
+
+# (what is wrong, edit of the single-4090d stack, expected key path, words the message has)
+CASES: list[tuple[str, Edit, str, list[str]]] = [
+    (
+        "TP not dividing heads",
+        lambda r: model(r).update(tensorParallel=3),
+        "models[0].tensorParallel",
+        ["does not divide", "28 attention heads", "valid", "1, 2, 4"],
+    ),
+    (
+        "TP larger than a node",
+        lambda r: model(r).update(tensorParallel=7, replicas=1),
+        "models[0].tensorParallel",
+        ["7 GPUs", "nodes have 4", "valid tensorParallel: 1, 2, 4"],
+    ),
+    (
+        "context above native",
+        lambda r: model(r).update(maxModelLen=65536),
+        "models[0].maxModelLen",
+        ["65536", "native context of 32768", "ropeScaling"],
+    ),
+    (
+        "context above YaRN",
+        lambda r: model(r).update(maxModelLen=262144, ropeScaling={"type": "yarn", "factor": 4}),
+        "models[0].maxModelLen",
+        ["262144", "131072"],
+    ),
+    (
+        "YaRN on a model without it",
+        lambda r: model(r).update(
+            model="Qwen/Qwen2.5-0.5B-Instruct",
+            ropeScaling={"type": "yarn", "factor": 2},
+            maxModelLen=65536,
+        ),
+        "models[0].ropeScaling",
+        ["does not support YaRN"],
+    ),
+    (
+        "YaRN that is not needed",
+        lambda r: model(r).update(ropeScaling={"type": "yarn", "factor": 4}),
+        "models[0].ropeScaling",
+        ["fits the native", "remove ropeScaling"],
+    ),
+    (
+        "model too large",
+        lambda r: model(r).update(model="Qwen/Qwen2.5-72B-Instruct"),
+        "models[0].tensorParallel",
+        ["weights do not fit", "GiB per GPU", "quantized"],
+    ),
+    (
+        "too little KV for one request",
+        lambda r: model(r).update(tensorParallel=1, replicas=1, gpuMemoryUtilization=0.7),
+        "models[0].maxModelLen",
+        ["KV cache too small", "32768-token", "maxModelLen ≤"],
+    ),
+    (
+        "more GPUs than the pool has",
+        lambda r: model(r).update(replicas=3),
+        "models[0].replicas",
+        ["do not fit on pool", "4 GPUs", "3×2"],
+    ),
+    (
+        "bad name",
+        lambda r: model(r).update(name="Qwen_7B"),
+        "models[0].name",
+        ['"Qwen_7B"', "DNS label"],
+    ),
+    (
+        "unknown GPU",
+        lambda r: pool(r).update(gpu="rtx-5090"),
+        "nodePools[0].gpu",
+        ["unknown GPU 'rtx-5090'", "rtx-4090d"],
+    ),
+    (
+        "unknown key (typo)",
+        lambda r: model(r).update(tensorParalel=2),
+        "models[0].tensorParalel",
+        ["unknown key", "tensorParallel"],
+    ),
+    (
+        "unknown top-level key",
+        lambda r: r.update(model=[]),
+        "model",
+        ["unknown key", "models", "nodePools"],
+    ),
+    (
+        "unknown pool",
+        lambda r: model(r).update(pool="a100s"),
+        "models[0].pool",
+        ["no node pool named 'a100s'", "rtx4090d"],
+    ),
+    (
+        "model not in catalog",
+        lambda r: model(r).update(model="acme/secret-13b"),
+        "models[0].model",
+        ["not in the catalog", "geometry"],
+    ),
+    (
+        "utilization out of range",
+        lambda r: model(r).update(gpuMemoryUtilization=1.5),
+        "models[0].gpuMemoryUtilization",
+        ["less than 1", "1.5"],
+    ),
+    (
+        "sharing with TP",
+        lambda r: model(r).update(gpuShare=2),
+        "models[0].gpuShare",
+        ["one GPU per replica"],
+    ),
+    (
+        "sharers over one GPU",
+        lambda r: model(r).update(
+            model="Qwen/Qwen2.5-0.5B-Instruct",
+            tensorParallel=1,
+            gpuShare=2,
+            gpuMemoryUtilization=0.6,
+        ),
+        "models[0].gpuMemoryUtilization",
+        ["below 1", "0.46"],
+    ),
+    (
+        "unsupported Kubernetes",
+        lambda r: r["cluster"].update(kubernetesVersion="1.24"),
+        "cluster.kubernetesVersion",
+        ["1.31", "1.24"],
+    ),
+    (
+        "managed vLLM flag in extraArgs",
+        lambda r: model(r).update(extraArgs=["--tensor-parallel-size=4"]),
+        "models[0].extraArgs[0]",
+        ["set by the platform", "tensorParallel"],
+    ),
+    (
+        "duplicate model",
+        lambda r: r["models"].append(dict(model(r))),
+        "models[1].name",
+        ["duplicate model name"],
+    ),
+    (
+        "node in two pools",
+        lambda r: r["nodePools"].append(
+            {"name": "other", "gpu": "rtx-4090", "gpusPerNode": 1, "nodes": ["gpu-box"]}
+        ),
+        "nodePools[1].nodes[0]",
+        ["already in pool 'rtx4090d'"],
+    ),
+    (
+        "GPU model without a pool",
+        lambda r: model(r).pop("pool"),
+        "models[0].pool",
+        ["needs a node pool"],
+    ),
+    (
+        "CPU model with TP",
+        lambda r: model(r).update(device="cpu", pool=None),
+        "models[0].tensorParallel",
+        ["must be 1 for a CPU model"],
+    ),
+    (
+        "negative replicas",
+        lambda r: model(r).update(replicas=-1),
+        "models[0].replicas",
+        ["greater than or equal to 1", "-1"],
+    ),
+]
+
+
+def refuse(edit: Edit) -> list[str]:
+    raw = raw_config("single-4090d")
+    edit(raw)
+    with pytest.raises(ConfigError) as caught:
+        plan_of(raw, SOURCE)
+    return caught.value.lines()
+
+
+@pytest.mark.parametrize(
+    ("edit", "path", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_bad_config_is_refused_with_one_line_naming_file_key_and_fix(
+    edit: Edit, path: str, words: list[str]
+) -> None:
+    lines = refuse(edit)
+    matches = [LINE.match(line) for line in lines]
+    assert all(matches), lines
+    hit = [m for m in matches if m and m["path"] == path]
+    assert hit, f"no line for {path}: {lines}"
+    message = hit[0]["msg"]
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+    assert all("\n" not in line for line in lines)
+
+
+def test_every_problem_is_reported_not_just_the_first() -> None:
+    def two(r: dict[str, Any]) -> None:
+        model(r).update(tensorParallel=3)
+        r["models"].append(
+            {
+                **model(r),
+                "name": "second",
+                "maxModelLen": 65536,
+                "tensorParallel": 2,
+                "servedModelName": "other",
+            }
+        )
+
+    paths = {LINE.match(line)["path"] for line in refuse(two)}  # type: ignore[index]
+    assert {"models[0].tensorParallel", "models[1].maxModelLen"} <= paths
+
+
+def test_shipped_stacks_are_accepted() -> None:
+    for stack in ("single-4090d", "dev"):
+        assert plan_of(raw_config(stack)).models
