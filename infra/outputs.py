@@ -18,7 +18,7 @@ def capacity_summary(plan: ServingPlan) -> dict[str, Any]:
         "replicas": plan.model.replicas,
         "tensorParallel": plan.model.tensor_parallel,
         "maxModelLen": plan.max_model_len,
-        "gpuMemoryUtilization": round(mem.utilization, 2),
+        "gpuMemoryUtilization": round(mem.utilization, 2) if plan.gpu else None,
         "weightsGiBPerGpu": round(mem.weights_gib, 2),
         "kvCacheGiBPerGpu": round(mem.kv_budget_gib, 2),
         "kvTokensPerReplica": mem.kv_tokens,
