@@ -70,6 +70,16 @@ def test_plan_is_deterministic(stack: str) -> None:
     assert [r.as_json() for r in again.resources] == [r.as_json() for r in planned(stack).resources]
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_plan_cli_succeeds_for_every_stack(
+    stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--stack", stack, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Capacity plan")
+    assert any((tmp_path / "manifests").rglob("Deployment-*.yaml"))
+
+
 def test_plan_cli_writes_resources_manifests_and_the_capacity_table(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
