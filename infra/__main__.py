@@ -9,8 +9,20 @@ from infra.planning.capacity import plan_platform
 
 config = load()
 plan = plan_platform(config, stack_file(pulumi.get_stack()))
-Platform("llm-platform", {"config": config, "plan": plan})
+platform = Platform("llm-platform", {"config": config, "plan": plan})
 
 pulumi.export("environment", config.environment)
 pulumi.export("models", {m.model.name: capacity_summary(m) for m in plan.models})
 pulumi.export("gpuPools", pool_summary(plan))
+if platform.observability is not None:
+    pulumi.export(
+        "grafana",
+        {
+            "portForward": "kubectl -n monitoring port-forward svc/grafana 3000:80",
+            "user": "admin",
+            "password": "pulumi stack output grafanaAdminPassword --show-secrets",
+        },
+    )
+    pulumi.export(
+        "grafanaAdminPassword", pulumi.Output.secret(platform.observability.grafana_admin_password)
+    )

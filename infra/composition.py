@@ -8,10 +8,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import config as stack_config
+from infra.components.autoscaling import Autoscaling
 from infra.components.declare import declare
 from infra.components.gpu_runtime import GpuRuntime
 from infra.components.model_server import ModelServer
 from infra.components.node_pools import GpuNodePool
+from infra.components.observability import Observability
 from infra.config import StackConfig
 from infra.manifests.common import labels, namespace
 from infra.manifests.model_server import HF_TOKEN_KEY, HF_TOKEN_SECRET
@@ -50,40 +52,37 @@ class Platform(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        child = pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider})
+
+        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(
+                parent=self, providers={"kubernetes": provider}, depends_on=list(deps)
+            )
 
         pools = {name: p.time_slices for name, p in plan.pools.items()}
         node_pools = [
-            GpuNodePool(p.pool.name, {"pool": p.pool, "time_slices": p.time_slices}, child)
+            GpuNodePool(p.pool.name, {"pool": p.pool, "time_slices": p.time_slices}, child())
             for p in plan.pools.values()
         ]
-        gpu_ready: list[pulumi.Resource] = list(node_pools)
-        if pools:
-            gpu_ready.append(
-                GpuRuntime(
-                    "gpu-runtime",
-                    {"pools": pools, "runtime_class": cfg.cluster.runtime_class_name},
-                    child,
-                )
+        gpu_runtime = (
+            GpuRuntime(
+                "gpu-runtime",
+                {"pools": pools, "runtime_class": cfg.cluster.runtime_class_name},
+                child(),
             )
+            if pools
+            else None
+        )
+        gpu_ready: list[pulumi.Resource] = [*node_pools, *([gpu_runtime] if gpu_runtime else [])]
 
         token = stack_config.secret("hfToken") if cfg.hf_token else None
         namespaces: dict[str, list[pulumi.Resource]] = {}
         for ns in sorted({m.model.namespace for m in plan.models}):
-            ns_opts = pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider})
             # vLLM pods meet the restricted Pod Security Standard: enforce it.
             created: list[pulumi.Resource] = [
-                declare(namespace(ns, "restricted", "serving"), ns_opts)
+                declare(namespace(ns, "restricted", "serving"), child())
             ]
             if token is not None:
-                created.append(
-                    declare(
-                        hf_token_secret(ns, token),
-                        pulumi.ResourceOptions(
-                            parent=self, providers={"kubernetes": provider}, depends_on=created[:1]
-                        ),
-                    )
-                )
+                created.append(declare(hf_token_secret(ns, token), child(created[0])))
             namespaces[ns] = created
 
         self.models: dict[str, ModelServer] = {}
@@ -97,8 +96,32 @@ class Platform(pulumi.ComponentResource):
                     "runtime_class": cfg.cluster.runtime_class_name,
                     "has_hf_token": token is not None,
                 },
-                pulumi.ResourceOptions(
-                    parent=self, providers={"kubernetes": provider}, depends_on=deps
-                ),
+                child(*deps),
+            )
+
+        self.observability: Observability | None = None
+        if cfg.observability.enabled:
+            self.observability = Observability(
+                "observability",
+                {
+                    "config": cfg.observability,
+                    "models": plan.models,
+                    "gpu_pools": {n: p.gpu for n, p in plan.pools.items()},
+                    "serving_namespaces": sorted(namespaces),
+                    "runtime_class": cfg.cluster.runtime_class_name,
+                    "gpu_runtime": gpu_runtime,
+                },
+                child(*(r for rs in namespaces.values() for r in rs)),
+            )
+
+        scaled = [p for p in plan.models if p.scaling is not None]
+        if scaled:
+            Autoscaling(
+                "autoscaling",
+                {
+                    "models": scaled,
+                    "targets": {p.model.name: self.models[p.model.name] for p in scaled},
+                },
+                child(),
             )
         self.register_outputs({"models": sorted(self.models)})

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from infra.catalog.gpus import GPUS
+from infra.catalog.metrics import VLLM_RENAMED
 from infra.catalog.models import MODELS, ModelGeometry
 from infra.catalog.versions import SUPPORTED_KUBERNETES
 from infra.catalog.vllm import KV_DTYPE_BYTES, QUANTIZED_LINEAR_BYTES
@@ -36,6 +37,24 @@ DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN, max_lengt
 # Hub repository id: `org/name`.
 REPO_ID_PATTERN = r"^[A-Za-z0-9][-\w.]*/[-\w.]+$"
 RepoId = Annotated[str, StringConstraints(pattern=REPO_ID_PATTERN)]
+# Prometheus/Loki duration: 15d, 12h, 1h30m.
+DURATION_PATTERN = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
+Duration = Annotated[str, StringConstraints(pattern=DURATION_PATTERN)]
+_DURATION_SECONDS = {
+    "ms": 0.001,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 604800,
+    "y": 31536000,
+}
+
+
+def duration_seconds(text: str) -> float:
+    return sum(
+        int(n) * _DURATION_SECONDS[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", text)
+    )
 
 
 class _Section(BaseModel):
@@ -178,6 +197,86 @@ MANAGED_VLLM_ARGS = frozenset(
 )
 
 
+class PersistenceConfig(_Section):
+    enabled: bool = True
+    storage_class: str | None = Field(default=None, description="None = the cluster default")
+    size_gib: int = Field(default=50, ge=1)
+
+
+class SloConfig(_Section):
+    ttft_p95_seconds: float = Field(
+        default=1.5, gt=0, description="P95 time to first token objective (seconds)"
+    )
+    availability: float = Field(
+        default=0.999, gt=0.9, lt=1.0, description="share of requests that must not fail"
+    )
+
+
+class AlertThresholds(_Section):
+    gpu_utilization_percent: float = Field(default=90, gt=0, le=100)
+    gpu_utilization_for: Duration = "5m"
+    kv_cache_usage: float = Field(default=0.9, gt=0, le=1, description="fraction of KV blocks")
+    requests_waiting: int = Field(default=10, ge=1, description="queued requests on one replica")
+    request_rate_increase: float = Field(
+        default=2.0, gt=0, description="alert when the rate rises by this much (2.0 = +200%)"
+    )
+    request_rate_baseline: Duration = Field(default="1h", description="the window compared to")
+    min_request_rate: float = Field(
+        default=0.1, ge=0, description="req/s below which rate and error alerts stay quiet"
+    )
+    error_ratio: float = Field(default=0.05, gt=0, lt=1, description="failed / finished requests")
+
+
+class ObservabilityConfig(_Section):
+    enabled: bool = True
+    retention: Duration = Field(default="15d", description="Prometheus retention")
+    persistence: PersistenceConfig = Field(default_factory=PersistenceConfig)
+    scrape_interval: Duration = "15s"
+    log_retention: Duration = Field(default="30d", description="Loki retention (whole days)")
+    log_persistence: PersistenceConfig = Field(default_factory=PersistenceConfig)
+    slo: SloConfig = Field(default_factory=SloConfig)
+    alerts: AlertThresholds = Field(default_factory=AlertThresholds)
+
+
+# What a KEDA trigger may scale on, and the bound of each target.
+AUTOSCALING_TARGETS: dict[str, tuple[str, float]] = {
+    "num_requests_waiting": ("queued requests per replica", float("inf")),
+    "kv_cache_usage_perc": ("average KV-cache usage, 0..1", 1.0),
+    "gpu_utilization": ("average GPU utilization of the model's pods, percent", 100.0),
+}
+
+
+class ModelAutoscaling(_Section):
+    """Per-model overrides of the stack's `autoscaling` section."""
+
+    enabled: bool | None = None
+    min_replicas: int | None = Field(default=None, ge=0, le=64)
+    max_replicas: int | None = Field(default=None, ge=1, le=64)
+    targets: dict[str, float] | None = None
+
+
+class AutoscalingConfig(_Section):
+    enabled: bool = False
+    min_replicas: int | None = Field(
+        default=None, ge=0, le=64, description="None = the model's replicas"
+    )
+    max_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="None = what the model's pool has room for (required on CPU)",
+    )
+    targets: dict[str, float] = Field(
+        default_factory=lambda: {"num_requests_waiting": 5.0, "kv_cache_usage_perc": 0.8},
+        description="trigger -> target; num_requests_waiting first (the primary trigger)",
+    )
+    polling_interval_seconds: int = Field(default=15, ge=5, le=300)
+    cooldown_seconds: int = Field(default=300, ge=0, le=3600)
+    scale_to_zero: bool = Field(
+        default=False, description="allow minReplicas: 0 (never in a DR-active stack)"
+    )
+
+
 class ModelConfig(_Section):
     name: DnsLabel = Field(description="deployment name; also the Kubernetes object names")
     model: RepoId = Field(description="Hugging Face repository id, e.g. Qwen/Qwen2.5-7B-Instruct")
@@ -221,6 +320,7 @@ class ModelConfig(_Section):
     extra_args: list[str] = Field(
         default_factory=list, description="further vLLM flags the platform does not manage"
     )
+    autoscaling: ModelAutoscaling | None = None
     cache: CacheConfig = Field(default_factory=CacheConfig)
     cpu: CpuBackendConfig = Field(default_factory=CpuBackendConfig)
     serving: ServingPolicy = Field(default_factory=ServingPolicy)
@@ -243,6 +343,8 @@ class StackConfig(_Section):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     node_pools: list[NodePoolConfig] = Field(default_factory=list)
     models: list[ModelConfig] = Field(min_length=1)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
     hf_token: str | None = Field(
         default=None,
         description="Hugging Face token for gated models; set it with `pulumi config set "
@@ -251,7 +353,7 @@ class StackConfig(_Section):
 
 
 # Top-level keys whose values are objects or lists (read with get_object).
-_OBJECT_KEYS = frozenset({"cluster", "nodePools", "models"})
+_OBJECT_KEYS = frozenset({"cluster", "nodePools", "models", "observability", "autoscaling"})
 # Keys that must be set with `pulumi config set --secret`.
 SECRET_KEYS = frozenset({"hfToken"})
 TOP_LEVEL_KEYS = frozenset(f.alias or n for n, f in StackConfig.model_fields.items())
@@ -340,6 +442,7 @@ def _problem_from_pydantic(err: Any) -> Problem:
             DNS_LABEL_PATTERN: "a DNS label: lowercase letters, digits and '-', "
             "starting with a letter",
             REPO_ID_PATTERN: "a Hugging Face repository id like org/name",
+            DURATION_PATTERN: "a duration like 30d, 12h or 90m",
         }.get(pattern, f"a string matching {pattern}")
         return Problem(path, f"{_show(err['input'])} is not valid; expected {what}")
     message = err["msg"][0].lower() + err["msg"][1:]
@@ -458,6 +561,43 @@ def _check_references(cfg: StackConfig) -> list[Problem]:
     return problems
 
 
+def _check_targets(targets: dict[str, float], at: str, device: str) -> list[Problem]:
+    problems: list[Problem] = []
+    known = ", ".join(AUTOSCALING_TARGETS)
+    for name, value in targets.items():
+        if name not in AUTOSCALING_TARGETS:
+            renamed = VLLM_RENAMED.get(name)
+            hint = f"vLLM renamed it to {renamed[0]!r} in {renamed[1]}; " if renamed else ""
+            problems.append(
+                Problem(f"{at}.{name}", f"unknown metric for KEDA; {hint}known: {known}")
+            )
+        elif not 0 < value <= AUTOSCALING_TARGETS[name][1]:
+            what, bound = AUTOSCALING_TARGETS[name]
+            problems.append(
+                Problem(
+                    f"{at}.{name}", f"{value} is out of range for {what} (0 < target ≤ {bound:g})"
+                )
+            )
+        elif name == "gpu_utilization" and device == "cpu":
+            problems.append(Problem(f"{at}.{name}", "a CPU model has no GPU utilization"))
+    if targets and "num_requests_waiting" not in targets:
+        problems.append(Problem(at, "num_requests_waiting is the primary trigger and must be set"))
+    return problems
+
+
+def _check_observability(cfg: StackConfig) -> list[Problem]:
+    days = duration_seconds(cfg.observability.log_retention) / 86400
+    if days < 1 or days != int(days):
+        return [
+            Problem(
+                "observability.logRetention",
+                f"{cfg.observability.log_retention!r}: Loki deletes whole index periods; "
+                "use whole days, e.g. 30d or 720h",
+            )
+        ]
+    return []
+
+
 def _managed_key(flag: str) -> str | None:
     by_flag = {
         "--tensor-parallel-size": "tensorParallel",
@@ -493,7 +633,20 @@ def parse(raw: dict[str, Any], source: str) -> StackConfig:
     except ValidationError as exc:
         problems += [_problem_from_pydantic(e) for e in exc.errors()]
         raise ConfigError(problems, source) from None
-    problems += _check_references(cfg)
+    problems += _check_references(cfg) + _check_observability(cfg)
+    problems += _check_targets(cfg.autoscaling.targets, "autoscaling.targets", "gpu")
+    for i, m in enumerate(cfg.models):
+        if m.autoscaling is not None and m.autoscaling.targets is not None:
+            problems += _check_targets(
+                m.autoscaling.targets, f"models[{i}].autoscaling.targets", m.device
+            )
+        elif m.device == "cpu" and "gpu_utilization" in cfg.autoscaling.targets:
+            problems.append(
+                Problem(
+                    "autoscaling.targets.gpu_utilization",
+                    f"model {m.name!r} runs on CPU; set its own targets",
+                )
+            )
     if problems:
         raise ConfigError(problems, source)
     return cfg

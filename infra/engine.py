@@ -55,12 +55,21 @@ def _join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
+def _mask(value: Any) -> Any:
+    """Every leaf replaced, the shape kept (a masked Secret is still a valid Secret)."""
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return SECRET_MASK
+
+
 def _clean(value: Any, path: str, secrets: list[str]) -> Any:
     """Mask secrets (recording their paths) and turn integral floats back into ints
     (the wire format carries every number as a double)."""
     if rpc.is_rpc_secret(value):
         secrets.append(path)
-        return SECRET_MASK
+        return _mask(rpc.unwrap_rpc_secret(value))
     if isinstance(value, dict):
         return {k: _clean(v, _join(path, k), secrets) for k, v in value.items()}
     if isinstance(value, list):
@@ -106,7 +115,10 @@ class _Behaviour(mocks.Mocks):
     """Resources echo their inputs as state; invokes return nothing."""
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        return f"{args.name}-id", dict(args.inputs)
+        state = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = f"offline-{args.name}"  # deterministic stand-in
+        return f"{args.name}-id", state
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         return {}, []

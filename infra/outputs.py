@@ -15,7 +15,11 @@ def capacity_summary(plan: ServingPlan) -> dict[str, Any]:
         "servedModelName": plan.model.served_name,
         "service": f"{plan.model.name}.{plan.model.namespace}.svc:{SERVER_PORT}",
         "device": plan.pool.gpu if plan.pool else "cpu",
-        "replicas": plan.model.replicas,
+        "replicas": (
+            f"{plan.scaling.min_replicas}–{plan.scaling.max_replicas}"
+            if plan.scaling
+            else plan.model.replicas
+        ),
         "tensorParallel": plan.model.tensor_parallel,
         "maxModelLen": plan.max_model_len,
         "gpuMemoryUtilization": round(mem.utilization, 2) if plan.gpu else None,

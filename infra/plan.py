@@ -107,8 +107,7 @@ def plan_stack(stack: str, config_file: Path | None = None) -> RunResult:
 def report(result: RunResult) -> str:
     models = result.outputs.get("models", {})
     rows = [
-        [name, *(m.get(key, "-") for _, key in TABLE_COLUMNS[1:])]
-        for name, m in models.items()
+        [name, *(m.get(key, "-") for _, key in TABLE_COLUMNS[1:])] for name, m in models.items()
     ]
     text = "Capacity plan (per replica; GiB per GPU, or per pod on CPU):\n"
     text += tabulate(rows, headers=[h for h, _ in TABLE_COLUMNS], disable_numparse=True)

@@ -20,6 +20,13 @@ STACKS_DIR = PROJECT_ROOT / "stacks"
 STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in STACKS_DIR.glob("Pulumi.*.yaml"))
 
 
+def fixed_replicas(raw: dict[str, Any], replicas: int) -> dict[str, Any]:
+    """Turn autoscaling off and pin the first model's replica count."""
+    raw.setdefault("autoscaling", {})["enabled"] = False
+    raw["models"][0]["replicas"] = replicas
+    return raw
+
+
 def raw_config(stack: str) -> dict[str, Any]:
     """A stack file's config as the program sees it: top-level keys, parsed values."""
     config, _ = read_stack_file(STACKS_DIR / f"Pulumi.{stack}.yaml", stack)

@@ -41,3 +41,19 @@ CHARTS: dict[str, ChartRef] = {
 # Kubernetes minor versions the rendered objects are validated against (tests/stacks).
 # 1.31 is the floor: the native preStop `sleep` action is on by default from 1.30.
 SUPPORTED_KUBERNETES: tuple[str, ...] = ("1.31", "1.32", "1.33", "1.34")
+
+CHARTS.update(
+    {
+        "kube-prometheus-stack": ChartRef(
+            "kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts"
+        ),
+        "dcgm-exporter": ChartRef(
+            "dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts"
+        ),
+        # Loki's chart moved from grafana/ to grafana-community/ (FACTS.md).
+        "loki": ChartRef("loki", "18.11.0", "https://grafana-community.github.io/helm-charts"),
+        # Log shipping: Promtail is deprecated.
+        "alloy": ChartRef("alloy", "1.11.1", "https://grafana.github.io/helm-charts"),
+        "keda": ChartRef("keda", "2.20.2", "https://kedacore.github.io/charts"),
+    }
+)

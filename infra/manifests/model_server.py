@@ -27,6 +27,8 @@ from infra.planning.vllm_args import (
 
 APP = "vllm"
 COMPONENT = "model-server"
+# Pod annotation with the served model name (label values cannot hold "/"): logs get it.
+SERVED_NAME_ANNOTATION = "llm-platform.io/served-model-name"
 HF_TOKEN_SECRET = "hf-token"
 HF_TOKEN_KEY = "token"
 # The download is network-bound; a small, bounded footprint.
@@ -207,23 +209,32 @@ def deployment(
                     "labelSelector": {"matchLabels": pod_selector(plan)},
                 }
             ]
+    spec: Manifest = {
+        "revisionHistoryLimit": 3,
+        "selector": {"matchLabels": pod_selector(plan)},
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {
+                "maxSurge": plan.rollout.max_surge,
+                "maxUnavailable": plan.rollout.max_unavailable,
+            },
+        },
+        "template": {
+            "metadata": {
+                "labels": object_labels(plan),
+                "annotations": {SERVED_NAME_ANNOTATION: m.served_name},
+            },
+            "spec": pod,
+        },
+    }
+    if plan.scaling is None:
+        # Under autoscaling KEDA owns the count; a fixed value here would fight it.
+        spec["replicas"] = m.replicas
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": _meta(plan, m.name),
-        "spec": {
-            "replicas": m.replicas,
-            "revisionHistoryLimit": 3,
-            "selector": {"matchLabels": pod_selector(plan)},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {
-                    "maxSurge": plan.rollout.max_surge,
-                    "maxUnavailable": plan.rollout.max_unavailable,
-                },
-            },
-            "template": {"metadata": {"labels": object_labels(plan)}, "spec": pod},
-        },
+        "spec": spec,
     }
 
 
@@ -250,7 +261,7 @@ def service(plan: ServingPlan) -> Manifest:
 
 def disruption_budget(plan: ServingPlan) -> Manifest | None:
     """Node drains take one replica at a time; none is needed for a single replica."""
-    if plan.model.replicas < 2:
+    if plan.max_replicas < 2:
         return None
     return {
         "apiVersion": "policy/v1",

@@ -33,6 +33,7 @@ from infra.catalog.vllm import (
     WEIGHT_OVERHEAD_GIB,
 )
 from infra.config import ConfigError, ModelConfig, NodePoolConfig, Problem, StackConfig
+from infra.planning.autoscaling import ScalingPlan, resolve_scaling
 
 # Utilization is rounded down to this step when divided among GPU sharers.
 _UTIL_STEP = 0.01
@@ -90,6 +91,12 @@ class ServingPlan:
     rollout: Rollout
     weights_on_disk_bytes: int
     cache_size_gib: int
+    scaling: ScalingPlan | None = None  # None: a fixed number of replicas
+
+    @property
+    def max_replicas(self) -> int:
+        """Replicas the pool must have room for: the autoscaling maximum, or the fixed count."""
+        return self.scaling.max_replicas if self.scaling else self.model.replicas
 
     @property
     def gpus_per_replica(self) -> int:
@@ -108,7 +115,7 @@ class ServingPlan:
     @property
     def cache_access_mode(self) -> str:
         """One cache volume per model: RWO while every replica lands on one node."""
-        one_node = (len(self.pool.nodes) == 1) if self.pool else self.model.replicas == 1
+        one_node = (len(self.pool.nodes) == 1) if self.pool else self.max_replicas == 1
         return "ReadWriteOnce" if one_node else "ReadWriteMany"
 
     @property
@@ -455,7 +462,7 @@ def _place(
         placement: dict[str, list[str]] = {node: [] for node in pool.nodes}
         on_pool = [p for p in plans if p.pool is not None and p.pool.name == name]
         demands = sorted(
-            ((p.gpu_request, p.model.name, r) for p in on_pool for r in range(p.model.replicas)),
+            ((p.gpu_request, p.model.name, r) for p in on_pool for r in range(p.max_replicas)),
             key=lambda d: -d[0],
         )
         unplaced: dict[str, int] = {}
@@ -468,11 +475,13 @@ def _place(
             placement[node].append(f"{model}/{replica}")
         if unplaced:
             capacity = len(pool.nodes) * pool.gpus_per_node
-            asks = ", ".join(f"{p.model.name} {p.model.replicas}×{p.gpu_request}" for p in on_pool)
+            asks = ", ".join(f"{p.model.name} {p.max_replicas}×{p.gpu_request}" for p in on_pool)
+            by_name = {p.model.name: p for p in on_pool}
             unit = f" GPU slices ({slices[name]} per GPU)" if slices[name] > 1 else " GPUs"
             for model, count in unplaced.items():
+                scaling = by_name[model].scaling
                 out.add(
-                    f"models[{index[model]}].replicas",
+                    scaling.max_path if scaling else f"models[{index[model]}].replicas",
                     f"{count} replica(s) of {model!r} do not fit on pool {name!r}: it has "
                     f"{capacity * slices[name]}{unit} ({len(pool.nodes)} node(s) × "
                     f"{pool.gpus_per_node}), the models on it ask for {asks}",
@@ -584,6 +593,13 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
         )
     if out.items:
         raise ConfigError(out.items, source)
+    gpu_slots = {n: len(p.nodes) * p.gpus_per_node * slices[n] for n, p in pools.items()}
+    scaling, problems = resolve_scaling(
+        cfg, gpu_slots, {p.model.name: p.gpu_request for p in plans}
+    )
+    if problems:
+        raise ConfigError(problems, source)
+    plans = [replace(p, scaling=scaling.get(p.model.name)) for p in plans]
     pool_plans = _place(pools, plans, slices, out, index)
     if out.items:
         raise ConfigError(out.items, source)

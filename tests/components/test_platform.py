@@ -13,6 +13,7 @@ from infra.stack_file import read_stack_file
 from tests.helpers import (
     by_type,
     container,
+    fixed_replicas,
     one,
     planned,
     pod_spec,
@@ -36,6 +37,8 @@ def test_components_use_our_type_tokens_and_parent_every_child() -> None:
         "llm-platform:nodes:GpuNodePool",
         "llm-platform:gpu:GpuRuntime",
         "llm-platform:serving:ModelServer",
+        "llm-platform:observability:Observability",
+        "llm-platform:autoscaling:Autoscaling",
     }
     for r in result.resources:
         if r.type != "llm-platform:platform:Platform":
@@ -93,8 +96,9 @@ def test_full_pool_rolls_without_surge_and_pdb_keeps_one_replica() -> None:
     assert pdb.inputs["spec"]["maxUnavailable"] == 1
 
 
-def test_single_replica_gets_no_pdb() -> None:
-    assert by_type(planned("dev"), "PodDisruptionBudget") == []
+def test_single_fixed_replica_gets_no_pdb(tmp_path: Path) -> None:
+    raw = fixed_replicas(raw_config("dev"), 1)
+    assert by_type(plan_raw(tmp_path, raw), "PodDisruptionBudget") == []
 
 
 def test_service_selects_the_pods_without_a_version_label() -> None:
@@ -140,7 +144,7 @@ def test_containers_are_hardened() -> None:
 
 
 def test_device_plugin_is_pinned_and_only_on_gpu_pools() -> None:
-    release = one(planned("single-4090d"), "helm.sh/v3:Release")
+    release = one(planned("single-4090d"), "helm.sh/v3:Release", "gpu-system/nvidia-device-plugin")
     assert (release.inputs["chart"], release.inputs["version"]) == (
         "nvidia-device-plugin",
         "0.20.0",
@@ -150,7 +154,8 @@ def test_device_plugin_is_pinned_and_only_on_gpu_pools() -> None:
     assert term["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["rtx4090d"]
     assert values["runtimeClassName"] == "nvidia"
     assert "sharing" not in values["config"]["map"]["exclusive"]
-    assert by_type(planned("dev"), "helm.sh/v3:Release") == []  # no GPUs, no device plugin
+    dev = [r.name for r in by_type(planned("dev"), "helm.sh/v3:Release")]
+    assert "gpu-system/nvidia-device-plugin" not in dev  # no GPUs, no device plugin
 
 
 def test_gpu_sharing_generates_time_slicing_for_its_pool(tmp_path: Path) -> None:
@@ -159,11 +164,11 @@ def test_gpu_sharing_generates_time_slicing_for_its_pool(tmp_path: Path) -> None
         model="Qwen/Qwen2.5-0.5B-Instruct",
         tensorParallel=1,
         gpuShare=2,
-        replicas=8,
         servedModelName="small",
     )
+    fixed_replicas(raw, 8)
     result = plan_raw(tmp_path, raw)
-    values = one(result, "helm.sh/v3:Release").inputs["values"]
+    values = one(result, "helm.sh/v3:Release", "gpu-system/nvidia-device-plugin").inputs["values"]
     assert "replicas: 2" in values["config"]["map"]["time-sliced-2"]
     assert "failRequestsGreaterThanOne: true" in values["config"]["map"]["time-sliced-2"]
     labels = one(result, "NodePatch").inputs["metadata"]["labels"]
@@ -179,7 +184,7 @@ def test_models_wait_for_their_namespace_pool_and_device_plugin() -> None:
     # A dependency on a component is a dependency on each resource inside it.
     wanted = {
         one(result, "NodePatch").urn,
-        one(result, "helm.sh/v3:Release").urn,
+        one(result, "helm.sh/v3:Release", "gpu-system/nvidia-device-plugin").urn,
         one(result, "core/v1:Namespace", "llm-serving").urn,
     }
     assert wanted <= set(server.depends_on)
@@ -188,9 +193,9 @@ def test_models_wait_for_their_namespace_pool_and_device_plugin() -> None:
 def test_hf_token_is_a_secret_everywhere(tmp_path: Path) -> None:
     raw = raw_config("single-4090d")
     result = plan_raw(tmp_path, raw, hfToken="v1:AAAAencrypted")
-    secret = one(result, "core/v1:Secret")
+    secret = one(result, "core/v1:Secret", "llm-serving/hf-token")
     assert secret.secret_paths == ["stringData"]
-    assert secret.inputs["stringData"] == "[secret]"
+    assert secret.inputs["stringData"] == {"token": "[secret]"}
     [init] = pod_spec(one(result, DEPLOYMENT))["initContainers"]
     token = next(e for e in init["env"] if e["name"] == "HF_TOKEN")
     assert token["valueFrom"]["secretKeyRef"] == {"name": "hf-token", "key": "token"}

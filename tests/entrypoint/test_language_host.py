@@ -36,12 +36,14 @@ def test_infra_runs_as_the_language_host_runs_it(stack: str) -> None:
 def test_bad_config_reaches_the_host_as_a_run_error(tmp_path: Path) -> None:
     (tmp_path / "stacks").mkdir()
     text = (PROJECT_ROOT / "stacks/Pulumi.single-4090d.yaml").read_text()
-    (tmp_path / "stacks/Pulumi.bad.yaml").write_text(text.replace("replicas: 2", "replicas: 3"))
+    (tmp_path / "stacks/Pulumi.bad.yaml").write_text(
+        text.replace("maxReplicas: 2", "maxReplicas: 3")
+    )
     (tmp_path / "infra").symlink_to(PROJECT_ROOT / "infra")
     done = host("bad", cwd=tmp_path)
     assert done.returncode == 32, done.stderr
     assert (
-        "error: stacks/Pulumi.bad.yaml: llm-platform:models[0].replicas: 1 replica(s) of "
+        "error: stacks/Pulumi.bad.yaml: llm-platform:autoscaling.maxReplicas: 1 replica(s) of "
         "'qwen2-5-7b' do not fit"
     ) in done.stderr
     assert "Traceback" not in done.stderr

@@ -16,7 +16,7 @@ from infra.planning.capacity import (
     kv_tokens,
     weight_bytes,
 )
-from tests.helpers import plan_of, raw_config
+from tests.helpers import fixed_replicas, plan_of, raw_config
 
 QWEN7B = MODELS["Qwen/Qwen2.5-7B-Instruct"]
 QWEN05B = MODELS["Qwen/Qwen2.5-0.5B-Instruct"]
@@ -112,6 +112,7 @@ def test_sharing_divides_the_default_utilization_below_one() -> None:
 
 def test_shared_gpu_pool_places_sharers_on_slices() -> None:
     raw = raw_config("single-4090d")
+    raw["autoscaling"]["enabled"] = False
     raw["models"] = [
         {
             "name": "small",
@@ -136,9 +137,7 @@ def test_no_surge_when_the_pool_has_no_spare_gpu() -> None:
 
 
 def test_surge_when_a_node_has_room_for_one_more_replica() -> None:
-    raw = raw_config("single-4090d")
-    raw["models"][0]["replicas"] = 1
-    plan = plan_of(raw).models[0]
+    plan = plan_of(fixed_replicas(raw_config("single-4090d"), 1)).models[0]
     assert (plan.rollout.max_surge, plan.rollout.max_unavailable) == (1, 0)
 
 
@@ -148,7 +147,7 @@ def test_default_context_is_native_and_yarn_extends_it() -> None:
     assert plan_of(raw).models[0].max_model_len == 32_768
     raw["models"][0]["ropeScaling"] = {"type": "yarn", "factor": 4.0}
     raw["models"][0]["tensorParallel"] = 4
-    raw["models"][0]["replicas"] = 1
+    fixed_replicas(raw, 1)
     plan = plan_of(raw).models[0]
     assert plan.max_model_len == 131_072
     assert plan.memory.kv_tokens >= 131_072
@@ -157,7 +156,7 @@ def test_default_context_is_native_and_yarn_extends_it() -> None:
 def test_placement_first_fit_across_nodes() -> None:
     raw = raw_config("single-4090d")
     raw["nodePools"][0]["nodes"] = ["a", "b"]
-    raw["models"][0]["replicas"] = 4
+    fixed_replicas(raw, 4)
     pool = plan_of(raw).pools["rtx4090d"]
     assert {n: len(r) for n, r in pool.placement.items()} == {"a": 2, "b": 2}
     assert plan_of(raw).models[0].cache_access_mode == "ReadWriteMany"

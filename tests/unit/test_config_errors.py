@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError
-from tests.helpers import plan_of, raw_config
+from tests.helpers import fixed_replicas, plan_of, raw_config
 
 SOURCE = "stacks/Pulumi.test.yaml"
 LINE = re.compile(r"^stacks/Pulumi\.test\.yaml: llm-platform:(?P<path>[\w.\[\]]+): (?P<msg>.+)$")
-Edit = Callable[[dict[str, Any]], None]
+Edit = Callable[[dict[str, Any]], object]
 
 
 def model(raw: dict[str, Any]) -> dict[str, Any]:
@@ -81,9 +81,67 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
     ),
     (
         "more GPUs than the pool has",
-        lambda r: model(r).update(replicas=3),
+        lambda r: fixed_replicas(r, 3),
         "models[0].replicas",
         ["do not fit on pool", "4 GPUs", "3×2"],
+    ),
+    (
+        "autoscaling max beyond the GPUs",
+        lambda r: r["autoscaling"].update(maxReplicas=3),
+        "autoscaling.maxReplicas",
+        ["do not fit on pool", "4 GPUs", "3×2"],
+    ),
+    (
+        "autoscaling min above max",
+        lambda r: r["autoscaling"].update(minReplicas=2, maxReplicas=1),
+        "autoscaling.maxReplicas",
+        ["below minReplicas 2"],
+    ),
+    (
+        "replicas beside autoscaling",
+        lambda r: model(r).update(replicas=2),
+        "models[0].replicas",
+        ["autoscaling sets the replica count"],
+    ),
+    (
+        "unknown KEDA metric",
+        lambda r: r["autoscaling"].update(
+            targets={"num_requests_waiting": 5, "gpu_cache_usage_perc": 0.8}
+        ),
+        "autoscaling.targets.gpu_cache_usage_perc",
+        ["unknown metric for KEDA", "renamed it to 'kv_cache_usage_perc' in 0.12"],
+    ),
+    (
+        "KEDA target out of range",
+        lambda r: r["autoscaling"].update(
+            targets={"num_requests_waiting": 5, "kv_cache_usage_perc": 80}
+        ),
+        "autoscaling.targets.kv_cache_usage_perc",
+        ["out of range", "≤ 1"],
+    ),
+    (
+        "scale to zero not allowed",
+        lambda r: r["autoscaling"].update(minReplicas=0),
+        "models[0].autoscaling.minReplicas",
+        ["scaleToZero: true"],
+    ),
+    (
+        "scale to zero cannot wake",
+        lambda r: r["autoscaling"].update(minReplicas=0, scaleToZero=True),
+        "models[0].autoscaling.minReplicas",
+        ["could never scale up"],
+    ),
+    (
+        "retention not a duration",
+        lambda r: r["observability"].update(retention="two weeks"),
+        "observability.retention",
+        ['"two weeks"', "a duration like 30d"],
+    ),
+    (
+        "log retention in part days",
+        lambda r: r["observability"].update(logRetention="36h"),
+        "observability.logRetention",
+        ["whole days"],
     ),
     (
         "bad name",

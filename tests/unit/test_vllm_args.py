@@ -3,7 +3,7 @@
 import json
 
 from infra.planning.vllm_args import hf_overrides, vllm_args, vllm_env
-from tests.helpers import arg_value, plan_of, raw_config
+from tests.helpers import arg_value, fixed_replicas, plan_of, raw_config
 
 
 def single_4090d(**changes: object) -> list[str]:
@@ -51,8 +51,9 @@ def test_p2p_cards_keep_custom_all_reduce() -> None:
 def test_yarn_emits_the_033_hf_overrides_form() -> None:
     raw = raw_config("single-4090d")
     raw["models"][0].update(
-        ropeScaling={"type": "yarn", "factor": 4}, maxModelLen=131072, tensorParallel=4, replicas=1
+        ropeScaling={"type": "yarn", "factor": 4}, maxModelLen=131072, tensorParallel=4
     )
+    fixed_replicas(raw, 1)
     plan = plan_of(raw).models[0]
     expected = (
         '{"rope_parameters":{"rope_theta":1000000,"rope_type":"yarn","factor":4.0,'

@@ -1,0 +1,115 @@
+"""Observability: Prometheus, Alertmanager and Grafana (kube-prometheus-stack), DCGM GPU
+metrics, vLLM scraping, dashboards and alert rules from the metric map, Loki and Alloy."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pulumi
+import pulumi_random as random
+
+from infra.catalog.gpus import GpuSpec
+from infra.catalog.versions import CHARTS
+from infra.components.declare import declare, helm_release
+from infra.config import ObservabilityConfig
+from infra.manifests.common import labels, namespace
+from infra.manifests.gpu_runtime import GPU_NAMESPACE
+from infra.manifests.observability import (
+    GRAFANA_ADMIN_SECRET,
+    LOGGING_NAMESPACE,
+    MONITORING_NAMESPACE,
+    alloy_values,
+    dashboard_config_map,
+    dcgm_exporter_values,
+    gpu_dashboard,
+    kube_prometheus_stack_values,
+    loki_values,
+    pod_monitor,
+    prometheus_rule,
+    vllm_dashboard,
+)
+from infra.planning.capacity import ServingPlan
+
+GRAFANA_PASSWORD_LENGTH = 32
+
+
+class ObservabilityArgs(TypedDict):
+    config: ObservabilityConfig
+    models: list[ServingPlan]
+    gpu_pools: dict[str, GpuSpec]  # pool name -> GPU
+    serving_namespaces: list[str]
+    runtime_class: str | None
+    gpu_runtime: pulumi.Resource | None  # creates the gpu-system namespace
+
+
+class Observability(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("llm-platform:observability:Observability", name, None, opts)
+        cfg = args["config"]
+
+        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+
+        # node-exporter needs the host's network, PIDs and /proc: privileged namespace.
+        monitoring = declare(namespace(MONITORING_NAMESPACE, "privileged", "monitoring"), child())
+        password = random.RandomPassword(
+            "grafana-admin", length=GRAFANA_PASSWORD_LENGTH, special=False, opts=child()
+        )
+        admin = declare(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "Opaque",
+                "metadata": {
+                    "name": GRAFANA_ADMIN_SECRET,
+                    "namespace": MONITORING_NAMESPACE,
+                    "labels": labels("grafana", "grafana", "admin-credentials"),
+                },
+                "stringData": {"admin-user": "admin", "admin-password": password.result},
+            },
+            child(monitoring),
+        )
+        self.grafana_admin_password = password.result
+        # The release installs the Prometheus operator's CRDs: custom resources wait for it.
+        self.prometheus_stack = helm_release(
+            "kube-prometheus-stack",
+            CHARTS["kube-prometheus-stack"],
+            MONITORING_NAMESPACE,
+            kube_prometheus_stack_values(cfg),
+            child(monitoring, admin),
+        )
+        crds = self.prometheus_stack
+
+        for ns in args["serving_namespaces"]:
+            declare(pod_monitor(ns), child(crds))
+        declare(prometheus_rule(args["models"], cfg, bool(args["gpu_pools"])), child(crds))
+        declare(
+            dashboard_config_map("llm-platform-vllm", vllm_dashboard(args["models"])),
+            child(monitoring),
+        )
+
+        if args["gpu_pools"]:
+            gpus = list(args["gpu_pools"].values())
+            declare(
+                dashboard_config_map("llm-platform-gpu", gpu_dashboard(gpus)), child(monitoring)
+            )
+            deps = [crds] + ([args["gpu_runtime"]] if args["gpu_runtime"] else [])
+            helm_release(
+                "dcgm-exporter",
+                CHARTS["dcgm-exporter"],
+                GPU_NAMESPACE,
+                dcgm_exporter_values(args["gpu_pools"], gpus, args["runtime_class"]),
+                child(*deps),
+            )
+
+        # Loki runs as a non-root user; Alloy reads logs through the API, not hostPath.
+        logging = declare(namespace(LOGGING_NAMESPACE, "baseline", "logging"), child())
+        loki = helm_release(
+            "loki", CHARTS["loki"], LOGGING_NAMESPACE, loki_values(cfg), child(logging, crds)
+        )
+        helm_release(
+            "alloy", CHARTS["alloy"], LOGGING_NAMESPACE, alloy_values(), child(logging, loki)
+        )
+        self.register_outputs({"grafanaNamespace": MONITORING_NAMESPACE})

@@ -1,0 +1,154 @@
+"""Autoscaling bounds per model: the stack's `autoscaling` section with per-model overrides,
+resolved to numbers the capacity planner can place. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.config import ModelConfig, Problem, StackConfig
+
+# KEDA's installed ScaledObject CRD caps HPA stabilization windows at an hour (FACTS.md);
+# the HPA API caps a scaling policy's period at 30 minutes.
+MAX_STABILIZATION_SECONDS = 3600
+MAX_POLICY_PERIOD_SECONDS = 1800
+MIN_POLICY_PERIOD_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class ScalingPlan:
+    min_replicas: int
+    max_replicas: int
+    max_path: str  # the config key that set (or should set) the maximum
+    targets: dict[str, float]
+    polling_interval_seconds: int
+    cooldown_seconds: int
+
+
+def _effective(
+    cfg: StackConfig, i: int, m: ModelConfig
+) -> tuple[bool, int | None, int | None, str, dict[str, float]]:
+    own = m.autoscaling
+    top = cfg.autoscaling
+    enabled = own.enabled if own and own.enabled is not None else top.enabled
+    low = own.min_replicas if own and own.min_replicas is not None else top.min_replicas
+    high = own.max_replicas if own and own.max_replicas is not None else top.max_replicas
+    path = (
+        f"models[{i}].autoscaling.maxReplicas"
+        if own and own.max_replicas is not None
+        else "autoscaling.maxReplicas"
+    )
+    targets = own.targets if own and own.targets is not None else top.targets
+    return enabled, low, high, path, targets
+
+
+def resolve_scaling(
+    cfg: StackConfig, gpu_slots: dict[str, int], requests: dict[str, int]
+) -> tuple[dict[str, ScalingPlan | None], list[Problem]]:
+    """Per model name, its bounds (None: fixed replicas). `gpu_slots` is each pool's
+    nvidia.com/gpu total, `requests` each model's nvidia.com/gpu per replica."""
+    problems: list[Problem] = []
+    resolved: dict[str, ScalingPlan | None] = {}
+    fixed_use: dict[str, int] = {}
+    scaled_on: dict[str, list[str]] = {}
+    settings = {}
+    for i, m in enumerate(cfg.models):
+        enabled, low, high, path, targets = _effective(cfg, i, m)
+        settings[m.name] = (i, enabled, low, high, path, targets)
+        if m.pool is None:
+            continue
+        if enabled:
+            scaled_on.setdefault(m.pool, []).append(m.name)
+        else:
+            fixed_use[m.pool] = fixed_use.get(m.pool, 0) + m.replicas * requests.get(m.name, 1)
+
+    for m in cfg.models:
+        i, enabled, low, high, path, targets = settings[m.name]
+        if not enabled:
+            resolved[m.name] = None
+            continue
+        at = f"models[{i}]"
+        if low is not None and "replicas" in m.model_fields_set:
+            problems.append(
+                Problem(
+                    f"{at}.replicas",
+                    "autoscaling sets the replica count; "
+                    "remove replicas or disable autoscaling for this model",
+                )
+            )
+            continue
+        minimum = m.replicas if low is None else low
+        if high is None:
+            if m.pool is None:
+                problems.append(
+                    Problem(
+                        path,
+                        f"model {m.name!r} runs on CPU: no pool bounds it, "
+                        "so set autoscaling.maxReplicas",
+                    )
+                )
+                continue
+            room = gpu_slots[m.pool] - fixed_use.get(m.pool, 0)
+            share = room // len(scaled_on[m.pool])
+            high = share // requests[m.name]
+            if high < 1:
+                problems.append(
+                    Problem(
+                        path,
+                        f"pool {m.pool!r} has no room left for {m.name!r} "
+                        "after the fixed-size models on it",
+                    )
+                )
+                continue
+        if minimum == 0 and not cfg.autoscaling.scale_to_zero:
+            problems.append(
+                Problem(
+                    f"{at}.autoscaling.minReplicas",
+                    "0 needs autoscaling.scaleToZero: true in this stack",
+                )
+            )
+            continue
+        if minimum == 0:
+            # Every trigger reads vLLM's own metrics, which vanish with the last pod.
+            problems.append(
+                Problem(
+                    f"{at}.autoscaling.minReplicas",
+                    "0 could never scale up "
+                    "again: the triggers read vLLM's metrics, which exist only "
+                    "while a replica runs; use minReplicas: 1",
+                )
+            )
+            continue
+        if minimum > high:
+            problems.append(Problem(path, f"maxReplicas {high} is below minReplicas {minimum}"))
+            continue
+        resolved[m.name] = ScalingPlan(
+            minimum,
+            high,
+            path,
+            dict(targets),
+            cfg.autoscaling.polling_interval_seconds,
+            cfg.autoscaling.cooldown_seconds,
+        )
+    return resolved, problems
+
+
+@dataclass(frozen=True)
+class Behavior:
+    scale_up_period_seconds: int  # one replica per period: the last one must finish starting
+    scale_down_period_seconds: int  # one replica per period: the last one must finish draining
+    scale_down_stabilization_seconds: int
+
+
+def behavior(
+    startup_estimate_seconds: int, termination_grace_seconds: int, cooldown_seconds: int
+) -> Behavior:
+    def clamp(value: int, high: int) -> int:
+        return max(MIN_POLICY_PERIOD_SECONDS, min(value, high))
+
+    return Behavior(
+        scale_up_period_seconds=clamp(startup_estimate_seconds, MAX_POLICY_PERIOD_SECONDS),
+        scale_down_period_seconds=clamp(termination_grace_seconds, MAX_POLICY_PERIOD_SECONDS),
+        scale_down_stabilization_seconds=min(
+            max(cooldown_seconds, termination_grace_seconds), MAX_STABILIZATION_SECONDS
+        ),
+    )

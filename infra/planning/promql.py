@@ -1,0 +1,66 @@
+"""PromQL built from the metric map. Every expression the platform emits comes from here."""
+
+from __future__ import annotations
+
+from infra.catalog.metrics import KUBE, MODEL_LABEL, VLLM, VLLM_FAILED_REASONS
+
+RATE_WINDOW = "5m"  # four scrapes at the default 15 s interval, Grafana's usual minimum
+
+
+def quote(value: str) -> str:
+    """A PromQL string literal."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def selector(
+    metric: str, matchers: dict[str, str] | None = None, regex: dict[str, str] | None = None
+) -> str:
+    parts = [f"{k}={quote(v)}" for k, v in sorted((matchers or {}).items())]
+    parts += [f"{k}=~{quote(v)}" for k, v in sorted((regex or {}).items())]
+    return f"{metric}{{{','.join(parts)}}}" if parts else metric
+
+
+def vllm(key: str, served: str, regex: dict[str, str] | None = None, suffix: str = "") -> str:
+    """A vLLM series of one deployment: always filtered by its served model name."""
+    return selector(VLLM[key] + suffix, {MODEL_LABEL: served}, regex)
+
+
+def rate(series: str, window: str = RATE_WINDOW) -> str:
+    return f"rate({series}[{window}])"
+
+
+def quantile(q: float, key: str, served: str, window: str = RATE_WINDOW) -> str:
+    buckets = rate(vllm(key, served, suffix="_bucket"), window)
+    return f"histogram_quantile({q}, sum by (le) ({buckets}))"
+
+
+def finished_rate(served: str, window: str = RATE_WINDOW) -> str:
+    return f"sum({rate(vllm('request_success_total', served), window)})"
+
+
+def failed_rate(served: str, window: str = RATE_WINDOW) -> str:
+    failed = vllm(
+        "request_success_total", served, {"finished_reason": "|".join(VLLM_FAILED_REASONS)}
+    )
+    return f"sum({rate(failed, window)})"
+
+
+def error_ratio(served: str, window: str = RATE_WINDOW) -> str:
+    """Failed over finished requests; empty (no alert) while nothing finishes."""
+    return f"({failed_rate(served, window)} / {finished_rate(served, window)})"
+
+
+def prefix_hit_ratio(served: str, window: str = RATE_WINDOW) -> str:
+    hits = rate(vllm("prefix_cache_hits", served), window)
+    queries = rate(vllm("prefix_cache_queries", served), window)
+    return f"sum({hits}) / sum({queries})"
+
+
+def deployment_series(key: str, namespace: str, name: str) -> str:
+    return selector(KUBE[key], {"namespace": namespace, "deployment": name})
+
+
+def pods_of(deployment: str) -> str:
+    """Pods of a Deployment: `<name>-<replicaset hash>-<suffix>`."""
+    return f"{deployment}-[a-z0-9]+-[a-z0-9]+"
