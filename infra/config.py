@@ -586,6 +586,17 @@ def _check_targets(targets: dict[str, float], at: str, device: str) -> list[Prob
 
 
 def _check_observability(cfg: StackConfig) -> list[Problem]:
+    scaled = cfg.autoscaling.enabled or any(
+        m.autoscaling is not None and m.autoscaling.enabled for m in cfg.models
+    )
+    if scaled and not cfg.observability.enabled:
+        return [
+            Problem(
+                "observability.enabled",
+                "autoscaling reads vLLM's metrics from "
+                "Prometheus: keep observability on, or turn autoscaling off",
+            )
+        ]
     days = duration_seconds(cfg.observability.log_retention) / 86400
     if days < 1 or days != int(days):
         return [

@@ -533,14 +533,13 @@ def model_rules(plan: ServingPlan, obs: ObservabilityConfig) -> list[Manifest]:
     b = budgets(plan)
     budget = 1 - slo.availability
     finished = promql.finished_rate(served)
-    baseline = promql.finished_rate(served, thresholds.request_rate_baseline)
+    # The previous window, so the surge being measured is not in its own baseline.
+    window = thresholds.request_rate_baseline
+    baseline = promql.finished_rate(served, window, offset=window)
     not_ready = promql.selector(KUBE["pod_ready"], {**pods, "condition": "false"}, pod_regex)
     restarts = promql.selector(KUBE["container_restarts"], {**pods, "container": APP}, pod_regex)
     busy = f"{finished} > {thresholds.min_request_rate:g}"
-    surge = (
-        f"{finished} > {1 + thresholds.request_rate_increase:g} * "
-        f"({baseline} offset {thresholds.request_rate_baseline})"
-    )
+    surge = f"{finished} > {1 + thresholds.request_rate_increase:g} * {baseline}"
     ttft_p95 = promql.quantile(0.95, "time_to_first_token_seconds", served)
     rules = [
         _rule(

@@ -26,8 +26,9 @@ def vllm(key: str, served: str, regex: dict[str, str] | None = None, suffix: str
     return selector(VLLM[key] + suffix, {MODEL_LABEL: served}, regex)
 
 
-def rate(series: str, window: str = RATE_WINDOW) -> str:
-    return f"rate({series}[{window}])"
+def rate(series: str, window: str = RATE_WINDOW, offset: str | None = None) -> str:
+    shift = f" offset {offset}" if offset else ""
+    return f"rate({series}[{window}]{shift})"
 
 
 def quantile(q: float, key: str, served: str, window: str = RATE_WINDOW) -> str:
@@ -35,8 +36,8 @@ def quantile(q: float, key: str, served: str, window: str = RATE_WINDOW) -> str:
     return f"histogram_quantile({q}, sum by (le) ({buckets}))"
 
 
-def finished_rate(served: str, window: str = RATE_WINDOW) -> str:
-    return f"sum({rate(vllm('request_success_total', served), window)})"
+def finished_rate(served: str, window: str = RATE_WINDOW, offset: str | None = None) -> str:
+    return f"sum({rate(vllm('request_success_total', served), window, offset)})"
 
 
 def failed_rate(served: str, window: str = RATE_WINDOW) -> str:

@@ -13,6 +13,7 @@ from infra.catalog.versions import CHARTS, SUPPORTED_KUBERNETES
 from infra.config import json_schema
 from infra.engine import PROJECT_ROOT
 from infra.plan import main, manifest_of, plan_stack, write
+from tests import crd_schema
 from tests.helpers import STACKS, planned
 
 CUSTOM_GROUPS = {
@@ -176,3 +177,27 @@ def test_pulumi_project_file_validates_against_pulumis_schema() -> None:
     jsonschema.validate(project, json.loads(schema_path.read_text()))
     assert project["main"] == "infra/" and project["stackConfigDir"] == "stacks"
     assert project["runtime"]["options"]["virtualenv"] == ".venv"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_custom_resource_is_valid_against_its_upstream_crd(stack: str) -> None:
+    custom = [
+        m
+        for m in manifests(stack)
+        if m["kind"] != "HelmRelease" and m["apiVersion"].split("/")[0] in CUSTOM_GROUPS
+    ]
+    assert custom, "every stack declares custom resources"
+    for obj in custom:
+        assert crd_schema.known(obj), f"no CRD vendored for {obj['apiVersion']} {obj['kind']}"
+        try:
+            crd_schema.validate(obj)
+        except jsonschema.ValidationError as exc:
+            where = ".".join(map(str, exc.absolute_path))
+            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {where}: {exc.message}")
+
+
+def test_crd_validation_refuses_an_unknown_field() -> None:
+    scaled = next(m for m in manifests("single-4090d") if m["kind"] == "ScaledObject")
+    broken = {**scaled, "spec": {**scaled["spec"], "maxReplicas": 3}}
+    with pytest.raises(jsonschema.ValidationError):
+        crd_schema.validate(broken)

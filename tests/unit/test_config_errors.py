@@ -138,6 +138,12 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         ['"two weeks"', "a duration like 30d"],
     ),
     (
+        "autoscaling without Prometheus",
+        lambda r: r["observability"].update(enabled=False),
+        "observability.enabled",
+        ["autoscaling reads vLLM's metrics from Prometheus"],
+    ),
+    (
         "log retention in part days",
         lambda r: r["observability"].update(logRetention="36h"),
         "observability.logRetention",
