@@ -26,3 +26,11 @@ if platform.observability is not None:
     pulumi.export(
         "grafanaAdminPassword", pulumi.Output.secret(platform.observability.grafana_admin_password)
     )
+if platform.gateway is not None:
+    pulumi.export("endpoint", platform.gateway.endpoint)
+    pulumi.export("apiKeys", pulumi.Output.secret(platform.gateway.api_keys))
+    pulumi.export(
+        "apiKeyHint",
+        "pulumi stack output apiKeys --show-secrets; send it as "
+        "'Authorization: Bearer <key>' to the endpoint",
+    )

@@ -9,15 +9,20 @@ import pulumi_kubernetes as k8s
 
 from infra import config as stack_config
 from infra.components.autoscaling import Autoscaling
+from infra.components.chat_ui import ChatUi
 from infra.components.declare import declare
+from infra.components.gateway import Gateway
 from infra.components.gpu_runtime import GpuRuntime
 from infra.components.model_server import ModelServer
+from infra.components.network import NetworkPolicies
 from infra.components.node_pools import GpuNodePool
 from infra.components.observability import Observability
 from infra.config import StackConfig
+from infra.manifests.chat_ui import CHAT_CLIENT
 from infra.manifests.common import labels, namespace
 from infra.manifests.model_server import HF_TOKEN_KEY, HF_TOKEN_SECRET
 from infra.planning.capacity import PlatformPlan
+from infra.planning.routing import public_routes
 
 
 class PlatformArgs(TypedDict):
@@ -77,9 +82,9 @@ class Platform(pulumi.ComponentResource):
         token = stack_config.secret("hfToken") if cfg.hf_token else None
         namespaces: dict[str, list[pulumi.Resource]] = {}
         for ns in sorted({m.model.namespace for m in plan.models}):
-            # vLLM pods meet the restricted Pod Security Standard: enforce it.
+            # vLLM pods meet the restricted Pod Security Standard: enforce it by default.
             created: list[pulumi.Resource] = [
-                declare(namespace(ns, "restricted", "serving"), child())
+                declare(namespace(ns, cfg.security.pod_security, "serving"), child())
             ]
             if token is not None:
                 created.append(declare(hf_token_secret(ns, token), child(created[0])))
@@ -113,6 +118,41 @@ class Platform(pulumi.ComponentResource):
                 },
                 child(*(r for rs in namespaces.values() for r in rs)),
             )
+
+        if cfg.security.network_policies:
+            NetworkPolicies(
+                "network-policies",
+                {"serving_namespaces": namespaces, "logging": self.observability},
+                child(),
+            )
+
+        self.gateway: Gateway | None = None
+        if cfg.gateway.enabled:
+            clients = {c.name: c.generation for c in cfg.gateway.clients}
+            if cfg.chat_ui.enabled:
+                clients.setdefault(CHAT_CLIENT, 1)
+            self.gateway = Gateway(
+                "gateway",
+                {
+                    "config": cfg.gateway,
+                    "routes": public_routes(cfg.gateway, plan.models),
+                    "clients": clients,
+                    "provided_keys": stack_config.secret_object("apiKeys")
+                    if cfg.api_keys is not None
+                    else None,
+                },
+                child(*self.models.values()),
+            )
+            if cfg.chat_ui.enabled:
+                ChatUi(
+                    "chat-ui",
+                    {
+                        "config": cfg.chat_ui,
+                        "gateway_url": self.gateway.endpoint,
+                        "api_key": self.gateway.api_keys[CHAT_CLIENT],
+                    },
+                    child(self.gateway),
+                )
 
         scaled = [p for p in plan.models if p.scaling is not None]
         if scaled:

@@ -51,6 +51,14 @@ _DURATION_SECONDS = {
 }
 
 
+# A DNS name a certificate can be issued for (lowercase, at least one dot).
+HOSTNAME_PATTERN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+# An HTTP header name (RFC 9110 token).
+HEADER_PATTERN = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+
+
 def duration_seconds(text: str) -> float:
     return sum(
         int(n) * _DURATION_SECONDS[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", text)
@@ -277,6 +285,93 @@ class AutoscalingConfig(_Section):
     )
 
 
+class TlsConfig(_Section):
+    mode: Literal["acme", "selfSigned", "none"] = Field(
+        default="acme",
+        description="acme: a public certificate (HTTP-01 through the gateway); selfSigned: dev; "
+        "none: plain HTTP",
+    )
+    issuer_email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)] | None = Field(
+        default=None, description="ACME account e-mail (required for acme)"
+    )
+    acme_server: Annotated[str, StringConstraints(pattern=r"^https://")] = LETS_ENCRYPT
+
+
+class RateLimitConfig(_Section):
+    requests: int = Field(default=60, ge=1)
+    unit: Literal["Second", "Minute", "Hour", "Day"] = "Minute"
+
+
+class ApiClientConfig(_Section):
+    name: DnsLabel = Field(description="client id; its API key is generated unless apiKeys has it")
+    rate_limit: RateLimitConfig | None = Field(
+        default=None, description="this client's own limit; None = gateway.rateLimit"
+    )
+    generation: int = Field(default=1, ge=1, description="bump to rotate a generated key")
+
+
+class RouteBackendConfig(_Section):
+    deployment: DnsLabel = Field(description="a models[].name")
+    weight: int = Field(ge=0, le=100)
+
+
+class RouteConfig(_Section):
+    model: str = Field(min_length=1, description="the model name clients send")
+    backends: list[RouteBackendConfig] = Field(min_length=1)
+
+
+class OutlierConfig(_Section):
+    consecutive_errors: int = Field(default=3, ge=1, description="5xx in a row before ejection")
+    ejection_seconds: int = Field(default=30, ge=1)
+    max_ejection_percent: int = Field(default=50, ge=1, le=100)
+
+
+class GatewayConfig(_Section):
+    enabled: bool = True
+    hostname: Annotated[str, StringConstraints(pattern=HOSTNAME_PATTERN, max_length=253)] | None = (
+        Field(default=None, description="public DNS name of the endpoint (required with TLS)")
+    )
+    tls: TlsConfig = Field(default_factory=TlsConfig)
+    clients: list[ApiClientConfig] = Field(
+        default_factory=lambda: [ApiClientConfig(name="default")], min_length=1
+    )
+    rate_limit: RateLimitConfig = Field(
+        default_factory=RateLimitConfig, description="per client (API key)"
+    )
+    session_header: Annotated[str, StringConstraints(pattern=HEADER_PATTERN)] = Field(
+        default="x-session-id",
+        description="requests with the same value go to the same replica (prefix-cache hits)",
+    )
+    request_timeout_seconds: int = Field(
+        default=600, ge=10, le=3600, description="long generations stream for minutes"
+    )
+    max_request_body_mib: int = Field(default=8, ge=1, le=256)
+    retries: int = Field(
+        default=2, ge=0, le=5, description="only for failures before the request reached vLLM"
+    )
+    outlier_detection: OutlierConfig = Field(default_factory=OutlierConfig)
+    routes: list[RouteConfig] = Field(
+        default_factory=list, description="weighted splits; other models get a route each"
+    )
+    replicas: int = Field(default=2, ge=1, le=16, description="Envoy proxy replicas")
+    service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
+
+
+class SecurityConfig(_Section):
+    network_policies: bool = Field(
+        default=True, description="default-deny NetworkPolicies on the serving path"
+    )
+    pod_security: Literal["restricted", "baseline"] = Field(
+        default="restricted", description="Pod Security Standard enforced on serving namespaces"
+    )
+
+
+class ChatUiConfig(_Section):
+    enabled: bool = False
+    storage_class: str | None = None
+    size_gib: int = Field(default=2, ge=1)
+
+
 class ModelConfig(_Section):
     name: DnsLabel = Field(description="deployment name; also the Kubernetes object names")
     model: RepoId = Field(description="Hugging Face repository id, e.g. Qwen/Qwen2.5-7B-Instruct")
@@ -343,6 +438,14 @@ class StackConfig(_Section):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     node_pools: list[NodePoolConfig] = Field(default_factory=list)
     models: list[ModelConfig] = Field(min_length=1)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
+    chat_ui: ChatUiConfig = Field(default_factory=ChatUiConfig)
+    api_keys: dict[str, str] | None = Field(
+        default=None,
+        description="client -> API key, instead of generated keys; set each with "
+        "`pulumi config set --secret --path 'apiKeys.<client>' <key>`",
+    )
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
     hf_token: str | None = Field(
@@ -353,9 +456,21 @@ class StackConfig(_Section):
 
 
 # Top-level keys whose values are objects or lists (read with get_object).
-_OBJECT_KEYS = frozenset({"cluster", "nodePools", "models", "observability", "autoscaling"})
+_OBJECT_KEYS = frozenset(
+    {
+        "cluster",
+        "nodePools",
+        "models",
+        "observability",
+        "autoscaling",
+        "gateway",
+        "security",
+        "chatUi",
+        "apiKeys",
+    }
+)
 # Keys that must be set with `pulumi config set --secret`.
-SECRET_KEYS = frozenset({"hfToken"})
+SECRET_KEYS = frozenset({"hfToken", "apiKeys"})
 TOP_LEVEL_KEYS = frozenset(f.alias or n for n, f in StackConfig.model_fields.items())
 
 
@@ -443,6 +558,9 @@ def _problem_from_pydantic(err: Any) -> Problem:
             "starting with a letter",
             REPO_ID_PATTERN: "a Hugging Face repository id like org/name",
             DURATION_PATTERN: "a duration like 30d, 12h or 90m",
+            HOSTNAME_PATTERN: "a lowercase DNS name like llm.example.com",
+            HEADER_PATTERN: "an HTTP header name like x-session-id",
+            EMAIL_PATTERN: "an e-mail address",
         }.get(pattern, f"a string matching {pattern}")
         return Problem(path, f"{_show(err['input'])} is not valid; expected {what}")
     message = err["msg"][0].lower() + err["msg"][1:]
@@ -477,13 +595,13 @@ def _check_references(cfg: StackConfig) -> list[Problem]:
                 )
             seen_nodes[node] = pool.name
 
-    seen_models: set[tuple[str, str]] = set()
+    seen_models: set[str] = set()
     seen_served: set[str] = set()
     for i, m in enumerate(cfg.models):
         at = f"models[{i}]"
-        if (m.namespace, m.name) in seen_models:
+        if m.name in seen_models:
             problems.append(Problem(f"{at}.name", f"duplicate model name {m.name!r}"))
-        seen_models.add((m.namespace, m.name))
+        seen_models.add(m.name)
         if m.served_name in seen_served:
             problems.append(
                 Problem(
@@ -609,6 +727,88 @@ def _check_observability(cfg: StackConfig) -> list[Problem]:
     return []
 
 
+def _check_gateway(cfg: StackConfig) -> list[Problem]:
+    gw, problems = cfg.gateway, []
+    if not gw.enabled:
+        if cfg.chat_ui.enabled:
+            problems.append(
+                Problem(
+                    "chatUi.enabled",
+                    "the chat UI talks to the gateway: enable gateway or disable chatUi",
+                )
+            )
+        return problems
+    if gw.tls.mode != "none" and gw.hostname is None:
+        problems.append(
+            Problem(
+                "gateway.hostname",
+                f"TLS mode {gw.tls.mode!r} needs the hostname to put in the certificate",
+            )
+        )
+    if gw.tls.mode == "acme" and gw.tls.issuer_email is None:
+        problems.append(
+            Problem(
+                "gateway.tls.issuerEmail",
+                "ACME needs an account e-mail; or use tls.mode: selfSigned (dev) or none",
+            )
+        )
+    names = [c.name for c in gw.clients]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            problems.append(Problem(f"gateway.clients[{i}].name", f"duplicate client {name!r}"))
+    if cfg.api_keys is not None:
+        for name in names:
+            if name not in cfg.api_keys:
+                problems.append(
+                    Problem(
+                        f"apiKeys.{name}",
+                        f"client {name!r} has no key; set "
+                        f"it with pulumi config set --secret --path "
+                        f"'apiKeys.{name}' KEY, or remove the client",
+                    )
+                )
+        for name in cfg.api_keys:
+            if name not in names:
+                problems.append(
+                    Problem(
+                        f"apiKeys.{name}",
+                        f"no gateway.clients entry has this name; clients: {', '.join(names)}",
+                    )
+                )
+    deployments = {m.name: m for m in cfg.models}
+    routed: set[str] = set()
+    public: set[str] = set()
+    for i, route in enumerate(gw.routes):
+        at = f"gateway.routes[{i}]"
+        total = sum(b.weight for b in route.backends)
+        if total != 100:
+            problems.append(
+                Problem(f"{at}.backends", f"weights sum to {total}; they must sum to 100")
+            )
+        if route.model in public:
+            problems.append(Problem(f"{at}.model", f"{route.model!r} is routed twice"))
+        public.add(route.model)
+        for j, backend in enumerate(route.backends):
+            if backend.deployment not in deployments:
+                problems.append(
+                    Problem(
+                        f"{at}.backends[{j}].deployment",
+                        f"unknown model {backend.deployment!r}; models: {', '.join(deployments)}",
+                    )
+                )
+            routed.add(backend.deployment)
+    for name, m in deployments.items():
+        if name not in routed and m.served_name in public:
+            problems.append(
+                Problem(
+                    "gateway.routes",
+                    f"{m.served_name!r} is both a route and "
+                    f"the served name of model {name!r}, which no route uses",
+                )
+            )
+    return problems
+
+
 def _managed_key(flag: str) -> str | None:
     by_flag = {
         "--tensor-parallel-size": "tensorParallel",
@@ -644,7 +844,7 @@ def parse(raw: dict[str, Any], source: str) -> StackConfig:
     except ValidationError as exc:
         problems += [_problem_from_pydantic(e) for e in exc.errors()]
         raise ConfigError(problems, source) from None
-    problems += _check_references(cfg) + _check_observability(cfg)
+    problems += _check_references(cfg) + _check_observability(cfg) + _check_gateway(cfg)
     problems += _check_targets(cfg.autoscaling.targets, "autoscaling.targets", "gpu")
     for i, m in enumerate(cfg.models):
         if m.autoscaling is not None and m.autoscaling.targets is not None:
@@ -672,6 +872,17 @@ def _project_keys() -> list[str]:
     return sorted(m.group("key") for k in keys if (m := _KEY.match(k)))
 
 
+def _secret_shape(value: str) -> Any:
+    """A secret's structure with every value masked: a map keeps its keys."""
+    try:
+        decoded = json.loads(value)
+    except (TypeError, json.JSONDecodeError):
+        return "[secret]"
+    if isinstance(decoded, dict):
+        return {k: "[secret]" for k in decoded}
+    return "[secret]"
+
+
 def load() -> StackConfig:
     """Read the stack's Pulumi config once and validate it. Raises ConfigError."""
     source = stack_file(pulumi.get_stack())
@@ -679,16 +890,17 @@ def load() -> StackConfig:
     raw: dict[str, Any] = {}
     problems: list[Problem] = []
     for key in _project_keys():
-        if key in _OBJECT_KEYS:
+        full = f"{PROJECT}:{key}"
+        if key in SECRET_KEYS and not pulumi.runtime.is_config_secret(full):
+            problems.append(Problem(key, f"must be a secret: pulumi config set --secret {key}"))
+        elif key in SECRET_KEYS:
+            # Only the shape is validated here; values are read as secrets where used.
+            raw[key] = _secret_shape(pulumi.runtime.get_config(full))
+        elif key in _OBJECT_KEYS:
             try:
                 raw[key] = config.get_object(key)
             except (pulumi.ConfigTypeError, json.JSONDecodeError):
                 problems.append(Problem(key, "must be a YAML object or list"))
-        elif pulumi.runtime.is_config_secret(f"{PROJECT}:{key}"):
-            # Read secrets as secrets (no warning); only their presence is validated here.
-            raw[key] = "[secret]"
-        elif key in SECRET_KEYS:
-            problems.append(Problem(key, f"must be a secret: pulumi config set --secret {key}"))
         else:
             raw[key] = config.get(key)
     if problems:
@@ -699,6 +911,10 @@ def load() -> StackConfig:
 def secret(key: str) -> pulumi.Output[str] | None:
     """A secret config value as a secret Output (never a plain string)."""
     return pulumi.Config(PROJECT).get_secret(key)
+
+
+def secret_object(key: str) -> pulumi.Output[Any] | None:
+    return pulumi.Config(PROJECT).get_secret_object(key)
 
 
 def json_schema() -> dict[str, Any]:

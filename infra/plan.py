@@ -32,11 +32,14 @@ def manifest_of(resource: Recorded) -> dict[str, Any] | None:
     inputs = resource.inputs
     if resource.type == HELM_RELEASE:
         repo = (inputs.get("repositoryOpts") or {}).get("repo")
+        chart = inputs["chart"]
+        if repo is None and chart.startswith("oci://"):
+            repo, chart = chart.rsplit("/", 1)
         return {
             "kind": "HelmRelease",
             "name": inputs["name"],
             "namespace": inputs.get("namespace"),
-            "chart": inputs["chart"],
+            "chart": chart,
             "version": inputs["version"],
             "repository": repo,
             "values": inputs.get("values", {}),

@@ -30,16 +30,18 @@ def _strict(schema: Any) -> Any:
 
 
 @functools.cache
-def _schemas() -> dict[tuple[str, str, str], dict[str, Any]]:
-    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+def _schemas() -> dict[tuple[str, str, str], tuple[dict[str, Any], bool]]:
+    """(group, version, kind) -> (strict schema, namespaced)."""
+    found: dict[tuple[str, str, str], tuple[dict[str, Any], bool]] = {}
     for path in CRD_DIR.glob("*/*.yaml"):
         crd = next(d for d in yaml.safe_load_all(path.read_text()) if d)
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        namespaced = crd["spec"]["scope"] == "Namespaced"
         for version in crd["spec"]["versions"]:
             schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
             # metadata is validated by the API server, not by the CRD's schema.
             schema.setdefault("properties", {})["metadata"] = {"type": "object"}
-            found[(group, version["name"], kind)] = _strict(schema)
+            found[(group, version["name"], kind)] = (_strict(schema), namespaced)
     return found
 
 
@@ -51,7 +53,8 @@ def known(manifest: dict[str, Any]) -> bool:
 def validate(manifest: dict[str, Any]) -> None:
     """Raise jsonschema.ValidationError if the object does not fit its CRD."""
     group, _, version = manifest["apiVersion"].rpartition("/")
-    schema = _schemas()[(group, version, manifest["kind"])]
+    schema, namespaced = _schemas()[(group, version, manifest["kind"])]
     jsonschema.Draft7Validator(schema).validate(manifest)
     meta = manifest["metadata"]
-    assert meta.get("name") and meta.get("namespace"), "namespaced CR needs name and namespace"
+    assert meta.get("name"), "a custom resource needs a name"
+    assert bool(meta.get("namespace")) == namespaced, "namespace must match the CRD's scope"

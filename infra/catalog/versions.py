@@ -32,28 +32,34 @@ class ChartRef:
     repository: str  # https Helm repository, or oci://… registry path (then chart is the ref)
 
 
+ENVOY_GATEWAY_VERSION = "v1.9.0"
+# Envoy Gateway's shutdown manager defaults to a mutable dev tag; pin the release image.
+ENVOY_GATEWAY_IMAGE = f"docker.io/envoyproxy/gateway:{ENVOY_GATEWAY_VERSION}"
+
 CHARTS: dict[str, ChartRef] = {
     "nvidia-device-plugin": ChartRef(
         "nvidia-device-plugin", "0.20.0", "https://nvidia.github.io/k8s-device-plugin"
     ),
+    "dcgm-exporter": ChartRef(
+        "dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts"
+    ),
+    "kube-prometheus-stack": ChartRef(
+        "kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts"
+    ),
+    # Loki's chart moved from grafana/ to grafana-community/ (FACTS.md).
+    "loki": ChartRef("loki", "18.11.0", "https://grafana-community.github.io/helm-charts"),
+    # Log shipping: Promtail is deprecated.
+    "alloy": ChartRef("alloy", "1.11.1", "https://grafana.github.io/helm-charts"),
+    "keda": ChartRef("keda", "2.20.2", "https://kedacore.github.io/charts"),
+    # ingress-nginx is retired: the Gateway API with Envoy Gateway.
+    "envoy-gateway": ChartRef("gateway-helm", ENVOY_GATEWAY_VERSION, "oci://docker.io/envoyproxy"),
+    # The AI Gateway needs Envoy Gateway >= v1.8.1 installed with its extension values.
+    "ai-gateway-crds": ChartRef("ai-gateway-crds-helm", "v1.1.0", "oci://docker.io/envoyproxy"),
+    "ai-gateway": ChartRef("ai-gateway-helm", "v1.1.0", "oci://docker.io/envoyproxy"),
+    "cert-manager": ChartRef("cert-manager", "v1.21.1", "oci://quay.io/jetstack/charts"),
+    "open-webui": ChartRef("open-webui", "16.0.0", "https://helm.openwebui.com/"),
 }
 
 # Kubernetes minor versions the rendered objects are validated against (tests/stacks).
 # 1.31 is the floor: the native preStop `sleep` action is on by default from 1.30.
 SUPPORTED_KUBERNETES: tuple[str, ...] = ("1.31", "1.32", "1.33", "1.34")
-
-CHARTS.update(
-    {
-        "kube-prometheus-stack": ChartRef(
-            "kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts"
-        ),
-        "dcgm-exporter": ChartRef(
-            "dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts"
-        ),
-        # Loki's chart moved from grafana/ to grafana-community/ (FACTS.md).
-        "loki": ChartRef("loki", "18.11.0", "https://grafana-community.github.io/helm-charts"),
-        # Log shipping: Promtail is deprecated.
-        "alloy": ChartRef("alloy", "1.11.1", "https://grafana.github.io/helm-charts"),
-        "keda": ChartRef("keda", "2.20.2", "https://kedacore.github.io/charts"),
-    }
-)

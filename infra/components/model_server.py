@@ -11,6 +11,7 @@ from infra.manifests.model_server import (
     cache_claim,
     deployment,
     disruption_budget,
+    pod_service,
     service,
 )
 from infra.planning.budgets import budgets
@@ -42,6 +43,7 @@ class ModelServer(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[claim]),
         )
         self.service = declare(service(plan), child)
+        declare(pod_service(plan), child)
         pdb = disruption_budget(plan)
         if pdb is not None:
             declare(pdb, child)

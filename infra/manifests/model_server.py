@@ -259,6 +259,32 @@ def service(plan: ServingPlan) -> Manifest:
     }
 
 
+def pod_service_name(name: str) -> str:
+    return f"{name}-pods"
+
+
+def pod_service(plan: ServingPlan) -> Manifest:
+    """Headless: DNS answers with every ready pod, so the gateway balances per replica."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(plan, pod_service_name(plan.model.name)),
+        "spec": {
+            "clusterIP": "None",
+            "selector": pod_selector(plan),
+            "ports": [
+                {
+                    "name": "http",
+                    "port": SERVER_PORT,
+                    "targetPort": "http",
+                    "protocol": "TCP",
+                    "appProtocol": "http",
+                }
+            ],
+        },
+    }
+
+
 def disruption_budget(plan: ServingPlan) -> Manifest | None:
     """Node drains take one replica at a time; none is needed for a single replica."""
     if plan.max_replicas < 2:

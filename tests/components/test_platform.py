@@ -28,18 +28,28 @@ def plan_raw(tmp_path: Path, raw: dict[str, Any], **secure: str) -> RunResult:
     return plan_stack("test", write_stack_file(tmp_path, raw, secure))
 
 
-def test_components_use_our_type_tokens_and_parent_every_child() -> None:
-    result = planned("single-4090d")
+ALL_COMPONENTS = {
+    "llm-platform:platform:Platform",
+    "llm-platform:nodes:GpuNodePool",
+    "llm-platform:gpu:GpuRuntime",
+    "llm-platform:serving:ModelServer",
+    "llm-platform:observability:Observability",
+    "llm-platform:autoscaling:Autoscaling",
+    "llm-platform:gateway:Gateway",
+    "llm-platform:security:NetworkPolicies",
+    "llm-platform:chat:ChatUi",
+}
+
+
+@pytest.mark.parametrize("stack", ["dev", "single-4090d"])
+def test_components_use_our_type_tokens_and_parent_every_child(stack: str) -> None:
+    result = planned(stack)
     urns = {r.urn for r in result.resources}
-    components = [r for r in result.resources if r.type.startswith("llm-platform:")]
-    assert {r.type for r in components} == {
-        "llm-platform:platform:Platform",
-        "llm-platform:nodes:GpuNodePool",
-        "llm-platform:gpu:GpuRuntime",
-        "llm-platform:serving:ModelServer",
-        "llm-platform:observability:Observability",
-        "llm-platform:autoscaling:Autoscaling",
-    }
+    tokens = {r.type for r in result.resources if r.type.startswith("llm-platform:")}
+    assert tokens <= ALL_COMPONENTS
+    gpu_only = {"llm-platform:nodes:GpuNodePool", "llm-platform:gpu:GpuRuntime"}
+    expected = ALL_COMPONENTS - (gpu_only if stack == "dev" else {"llm-platform:chat:ChatUi"})
+    assert tokens == expected
     for r in result.resources:
         if r.type != "llm-platform:platform:Platform":
             assert r.parent in urns, f"{r.type} {r.name} has no parent inside the platform"
@@ -103,7 +113,7 @@ def test_single_fixed_replica_gets_no_pdb(tmp_path: Path) -> None:
 
 def test_service_selects_the_pods_without_a_version_label() -> None:
     result = planned("single-4090d")
-    service = one(result, "core/v1:Service")
+    service = one(result, "core/v1:Service", "llm-serving/qwen2-5-7b")
     deployment = one(result, DEPLOYMENT)
     selector = service.inputs["spec"]["selector"]
     assert selector == deployment.inputs["spec"]["selector"]["matchLabels"]

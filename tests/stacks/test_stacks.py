@@ -75,9 +75,12 @@ def test_objects_carry_the_recommended_labels(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_helm_releases_pin_exact_catalog_versions(stack: str) -> None:
-    pinned = {c.chart: c.version for c in CHARTS.values()}
-    for release in (m for m in manifests(stack) if m["kind"] == "HelmRelease"):
-        assert release["version"] == pinned[release["chart"]]
+    pinned = {(c.repository.rstrip("/"), c.chart): c.version for c in CHARTS.values()}
+    releases = [m for m in manifests(stack) if m["kind"] == "HelmRelease"]
+    assert releases
+    for release in releases:
+        key = (release["repository"].rstrip("/"), release["chart"])
+        assert release["version"] == pinned[key], release["name"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -1,0 +1,131 @@
+"""Gateway: one OpenAI-compatible endpoint in front of every model, with API keys, limits,
+TLS, session affinity and passive health checking."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_random as random
+
+from infra.catalog.versions import CHARTS
+from infra.components.declare import declare, helm_release
+from infra.config import GatewayConfig
+from infra.manifests.common import namespace
+from infra.manifests.gateway import (
+    AI_GATEWAY_NAMESPACE,
+    CERT_MANAGER_NAMESPACE,
+    EG_NAMESPACE,
+    GATEWAY_NAMESPACE,
+    ai_gateway_route,
+    ai_gateway_values,
+    ai_service_backend,
+    api_keys_secret,
+    backend,
+    cert_manager_values,
+    certificate,
+    cluster_issuer,
+    endpoint,
+    envoy_gateway_values,
+    envoy_proxy,
+    gateway,
+    gateway_class,
+    https_redirect,
+    security_policy,
+    traffic_policy,
+)
+from infra.planning.routing import PublicRoute
+
+API_KEY_LENGTH = 48
+
+
+def _key_of(client: str) -> Callable[[dict[str, Any]], str]:
+    return lambda keys: str(keys[client])
+
+
+class GatewayArgs(TypedDict):
+    config: GatewayConfig
+    routes: list[PublicRoute]
+    clients: dict[str, int]  # client id -> key generation (bumping it rotates the key)
+    provided_keys: pulumi.Output[Any] | None  # secret config map client -> key
+
+
+class Gateway(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("llm-platform:gateway:Gateway", name, None, opts)
+        cfg = args["config"]
+
+        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+
+        # Only Gateway API objects and secrets live here: nothing runs, enforce restricted.
+        ns = declare(namespace(GATEWAY_NAMESPACE, "restricted", "gateway"), child())
+        eg_ns = declare(namespace(EG_NAMESPACE, "baseline", "gateway"), child())
+        ai_ns = declare(namespace(AI_GATEWAY_NAMESPACE, "baseline", "gateway"), child())
+
+        # Envoy Gateway installs the Gateway API and its own CRDs; the AI Gateway hooks in.
+        eg = helm_release(
+            "envoy-gateway",
+            CHARTS["envoy-gateway"],
+            EG_NAMESPACE,
+            envoy_gateway_values(),
+            child(eg_ns),
+        )
+        ai_crds = helm_release(
+            "ai-gateway-crds", CHARTS["ai-gateway-crds"], AI_GATEWAY_NAMESPACE, {}, child(ai_ns)
+        )
+        ai = helm_release(
+            "ai-gateway",
+            CHARTS["ai-gateway"],
+            AI_GATEWAY_NAMESPACE,
+            ai_gateway_values(),
+            child(ai_crds, eg),
+        )
+
+        self.api_keys: dict[str, pulumi.Output[str]] = {}
+        provided = args["provided_keys"]
+        for client, generation in args["clients"].items():
+            if provided is not None:
+                self.api_keys[client] = provided.apply(_key_of(client))
+            else:
+                self.api_keys[client] = random.RandomPassword(
+                    f"api-key-{client}",
+                    length=API_KEY_LENGTH,
+                    special=False,
+                    keepers={"generation": str(generation)},
+                    opts=child(),
+                ).result
+        keys = declare(api_keys_secret(dict(self.api_keys)), child(ns))
+
+        proxy = declare(envoy_proxy(cfg), child(eg, ns))
+        declare(gateway_class(), child(eg, proxy))
+        gw = declare(gateway(cfg), child(eg, ns))
+        declare(security_policy(cfg), child(gw, keys))
+        declare(traffic_policy(cfg), child(gw))
+        if cfg.tls.mode != "none":
+            cm_ns = declare(namespace(CERT_MANAGER_NAMESPACE, "baseline", "tls"), child())
+            cert_manager = helm_release(
+                "cert-manager",
+                CHARTS["cert-manager"],
+                CERT_MANAGER_NAMESPACE,
+                cert_manager_values(),
+                child(cm_ns, eg),
+            )
+            issuer = declare(cluster_issuer(cfg), child(cert_manager))
+            declare(certificate(cfg), child(issuer, ns))
+            declare(https_redirect(cfg), child(gw))
+
+        deployments = {
+            b.plan.model.name: b.plan.model.namespace for r in args["routes"] for b in r.backends
+        }
+        backends = []
+        for model, model_ns in sorted(deployments.items()):
+            eg_backend = declare(backend(model, model_ns), child(eg, ns))
+            backends.append(declare(ai_service_backend(model), child(ai, eg_backend)))
+        declare(ai_gateway_route(cfg, args["routes"]), child(ai, gw, *backends))
+
+        self.endpoint = endpoint(cfg)
+        self.register_outputs({"endpoint": self.endpoint})

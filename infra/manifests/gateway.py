@@ -1,0 +1,431 @@
+"""The gateway: Envoy Gateway + Envoy AI Gateway objects, TLS, API keys and traffic policy.
+
+Clients use one OpenAI-compatible base URL. The AI Gateway reads `model` from the request
+body into the `x-ai-eg-model` header; an AIGatewayRoute rule per public model name sends
+the request to weighted AIServiceBackends, each an Envoy Gateway Backend that resolves the
+model's headless Service, so Envoy balances (and ejects, and hashes sessions) per pod.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.catalog.versions import ENVOY_GATEWAY_IMAGE
+from infra.catalog.vllm import SERVER_PORT
+from infra.config import GatewayConfig, RateLimitConfig
+from infra.manifests.common import Manifest, labels
+from infra.manifests.model_server import pod_service_name
+from infra.planning.routing import PublicRoute
+
+GATEWAY_NAMESPACE = "llm-gateway"  # our Gateway API objects, keys and certificate
+EG_NAMESPACE = "envoy-gateway-system"  # Envoy Gateway's controller and the Envoy proxies
+AI_GATEWAY_NAMESPACE = "envoy-ai-gateway-system"
+# The AI Gateway controller's extension server, which Envoy Gateway calls while translating.
+AI_GATEWAY_EXTENSION = f"ai-gateway-controller.{AI_GATEWAY_NAMESPACE}.svc.cluster.local"
+AI_GATEWAY_EXTENSION_PORT = 1063
+CERT_MANAGER_NAMESPACE = "cert-manager"
+GATEWAY_CLASS = "llm-platform"
+GATEWAY = "llm-gateway"
+PROXY_SERVICE = "llm-gateway"  # fixed name of the Envoy Service (in EG_NAMESPACE)
+API_KEYS_SECRET = "llm-api-keys"
+TLS_SECRET = "llm-gateway-tls"
+ISSUER = "llm-platform"
+MODEL_HEADER = "x-ai-eg-model"  # where the AI Gateway puts the request's `model`
+CLIENT_HEADER = "x-llm-client"  # the authenticated client id, for per-client limits
+GATEWAY_API = "gateway.networking.k8s.io"
+EG_API = "gateway.envoyproxy.io"
+# Retry only failures that happened before vLLM saw the request: a completion is not
+# idempotent, so a reset mid-generation is returned to the client, never replayed.
+RETRY_TRIGGERS = ["connect-failure", "refused-stream", "reset-before-request"]
+# New replicas appear in DNS within this; CoreDNS answers headless names with a 5 s TTL.
+DNS_REFRESH = "5s"
+PROXY_RESOURCES: Manifest = {
+    "requests": {"cpu": "250m", "memory": "256Mi"},
+    "limits": {"cpu": "2", "memory": "1Gi"},
+}
+CONTROLLER_RESOURCES: Manifest = {
+    "requests": {"cpu": "100m", "memory": "256Mi"},
+    "limits": {"cpu": "1", "memory": "1Gi"},
+}
+
+
+def _meta(name: str, component: str, namespace: str | None = GATEWAY_NAMESPACE) -> Manifest:
+    meta: Manifest = {"name": name, "labels": labels("llm-gateway", name, component)}
+    if namespace:
+        meta["namespace"] = namespace
+    return meta
+
+
+def listener(gw: GatewayConfig) -> str:
+    """The listener clients use: https with TLS, else http."""
+    return "http" if gw.tls.mode == "none" else "https"
+
+
+def endpoint(gw: GatewayConfig) -> str:
+    host = gw.hostname or f"{PROXY_SERVICE}.{EG_NAMESPACE}.svc.cluster.local"
+    return f"{listener(gw)}://{host}/v1"
+
+
+# --------------------------------------------------------------------------- Helm values
+
+
+def envoy_gateway_values() -> Manifest:
+    """Envoy Gateway with the AI Gateway's extension server hooked in (its install guide)."""
+    return {
+        "config": {
+            "envoyGateway": {
+                "gateway": {"controllerName": f"{EG_API}/gatewayclass-controller"},
+                "extensionApis": {"enableBackend": True, "enableEnvoyPatchPolicy": True},
+                "extensionManager": {
+                    "hooks": {
+                        "xdsTranslator": {
+                            "translation": {
+                                k: {"includeAll": True}
+                                for k in ("listener", "route", "cluster", "secret")
+                            },
+                            "post": ["Translation", "Cluster", "Route"],
+                        }
+                    },
+                    "service": {
+                        "fqdn": {
+                            "hostname": AI_GATEWAY_EXTENSION,
+                            "port": AI_GATEWAY_EXTENSION_PORT,
+                        }
+                    },
+                },
+                # The compiled-in default is a mutable dev tag: pin it.
+                "provider": {
+                    "type": "Kubernetes",
+                    "kubernetes": {"shutdownManager": {"image": ENVOY_GATEWAY_IMAGE}},
+                },
+            }
+        },
+        "deployment": {"envoyGateway": {"resources": CONTROLLER_RESOURCES}},
+    }
+
+
+def ai_gateway_values() -> Manifest:
+    return {"controller": {"resources": CONTROLLER_RESOURCES}}
+
+
+def cert_manager_values() -> Manifest:
+    return {
+        "crds": {"enabled": True},
+        # HTTP-01 challenges are answered through our Gateway (an HTTPRoute per challenge).
+        "config": {
+            "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+            "kind": "ControllerConfiguration",
+            "enableGatewayAPI": True,
+        },
+        "resources": CONTROLLER_RESOURCES,
+    }
+
+
+# --------------------------------------------------------------------------- Gateway
+
+
+def envoy_proxy(gw: GatewayConfig) -> Manifest:
+    kubernetes: Manifest = {
+        "envoyDeployment": {"replicas": gw.replicas, "container": {"resources": PROXY_RESOURCES}},
+        "envoyService": {"name": PROXY_SERVICE, "type": gw.service_type},
+    }
+    if gw.replicas > 1:
+        kubernetes["envoyPDB"] = {"minAvailable": 1}
+    return {
+        "apiVersion": f"{EG_API}/v1alpha1",
+        "kind": "EnvoyProxy",
+        "metadata": _meta(GATEWAY, "proxy-config"),
+        "spec": {"provider": {"type": "Kubernetes", "kubernetes": kubernetes}},
+    }
+
+
+def gateway_class() -> Manifest:
+    return {
+        "apiVersion": f"{GATEWAY_API}/v1",
+        "kind": "GatewayClass",
+        "metadata": _meta(GATEWAY_CLASS, "gateway-class", None),
+        "spec": {
+            "controllerName": f"{EG_API}/gatewayclass-controller",
+            "parametersRef": {
+                "group": EG_API,
+                "kind": "EnvoyProxy",
+                "name": GATEWAY,
+                "namespace": GATEWAY_NAMESPACE,
+            },
+        },
+    }
+
+
+def gateway(gw: GatewayConfig) -> Manifest:
+    http: Manifest = {
+        "name": "http",
+        "protocol": "HTTP",
+        "port": 80,
+        "allowedRoutes": {"namespaces": {"from": "Same"}},
+    }
+    listeners = [http]
+    if gw.tls.mode != "none":
+        listeners.append(
+            {
+                "name": "https",
+                "protocol": "HTTPS",
+                "port": 443,
+                "tls": {
+                    "mode": "Terminate",
+                    "certificateRefs": [{"group": "", "kind": "Secret", "name": TLS_SECRET}],
+                },
+                "allowedRoutes": {"namespaces": {"from": "Same"}},
+            }
+        )
+    if gw.hostname:
+        for item in listeners:
+            item["hostname"] = gw.hostname
+    return {
+        "apiVersion": f"{GATEWAY_API}/v1",
+        "kind": "Gateway",
+        "metadata": _meta(GATEWAY, "gateway"),
+        "spec": {"gatewayClassName": GATEWAY_CLASS, "listeners": listeners},
+    }
+
+
+def https_redirect(gw: GatewayConfig) -> Manifest:
+    """Port 80 answers only with a redirect (and cert-manager's HTTP-01 challenge routes,
+    which are more specific and so take precedence)."""
+    spec: Manifest = {
+        "parentRefs": [
+            {"group": GATEWAY_API, "kind": "Gateway", "name": GATEWAY, "sectionName": "http"}
+        ],
+        "rules": [
+            {
+                "filters": [
+                    {
+                        "type": "RequestRedirect",
+                        "requestRedirect": {"scheme": "https", "statusCode": 301},
+                    }
+                ]
+            }
+        ],
+    }
+    if gw.hostname:
+        spec["hostnames"] = [gw.hostname]
+    return {
+        "apiVersion": f"{GATEWAY_API}/v1",
+        "kind": "HTTPRoute",
+        "metadata": _meta("https-redirect", "redirect"),
+        "spec": spec,
+    }
+
+
+def cluster_issuer(gw: GatewayConfig) -> Manifest:
+    if gw.tls.mode == "acme":
+        spec: Manifest = {
+            "acme": {
+                "server": gw.tls.acme_server,
+                "email": gw.tls.issuer_email,
+                "privateKeySecretRef": {"name": f"{ISSUER}-acme-account"},
+                "solvers": [
+                    {
+                        "http01": {
+                            "gatewayHTTPRoute": {
+                                "parentRefs": [
+                                    {
+                                        "group": GATEWAY_API,
+                                        "kind": "Gateway",
+                                        "name": GATEWAY,
+                                        "namespace": GATEWAY_NAMESPACE,
+                                        "sectionName": "http",
+                                    }
+                                ]
+                            }
+                        }
+                    }
+                ],
+            }
+        }
+    else:
+        spec = {"selfSigned": {}}
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "ClusterIssuer",
+        "metadata": _meta(ISSUER, "issuer", None),
+        "spec": spec,
+    }
+
+
+def certificate(gw: GatewayConfig) -> Manifest:
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": _meta(GATEWAY, "certificate"),
+        "spec": {
+            "secretName": TLS_SECRET,
+            "dnsNames": [gw.hostname],
+            "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": ISSUER},
+            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+        },
+    }
+
+
+# --------------------------------------------------------------------------- routing
+
+
+def backend_name(plan_name: str) -> str:
+    return f"vllm-{plan_name}"
+
+
+def backend(name: str, namespace: str) -> Manifest:
+    """Envoy resolves the headless Service: one endpoint per ready vLLM pod."""
+    host = f"{pod_service_name(name)}.{namespace}.svc.cluster.local"
+    return {
+        "apiVersion": f"{EG_API}/v1alpha1",
+        "kind": "Backend",
+        "metadata": _meta(backend_name(name), "backend"),
+        "spec": {"endpoints": [{"fqdn": {"hostname": host, "port": SERVER_PORT}}]},
+    }
+
+
+def ai_service_backend(name: str) -> Manifest:
+    return {
+        "apiVersion": "aigateway.envoyproxy.io/v1beta1",
+        "kind": "AIServiceBackend",
+        "metadata": _meta(backend_name(name), "backend"),
+        "spec": {
+            "schema": {"name": "OpenAI"},  # vLLM speaks the OpenAI API
+            "backendRef": {"group": EG_API, "kind": "Backend", "name": backend_name(name)},
+        },
+    }
+
+
+def ai_gateway_route(gw: GatewayConfig, routes: list[PublicRoute]) -> Manifest:
+    rules = []
+    for route in routes:
+        refs = []
+        for b in route.backends:
+            ref: Manifest = {"name": backend_name(b.plan.model.name), "weight": b.weight}
+            if b.plan.model.served_name != route.model:
+                # The deployment serves its own name (and its metrics carry it).
+                ref["modelNameOverride"] = b.plan.model.served_name
+            refs.append(ref)
+        rules.append(
+            {
+                "matches": [
+                    {"headers": [{"type": "Exact", "name": MODEL_HEADER, "value": route.model}]}
+                ],
+                "backendRefs": refs,
+                "timeouts": {"request": f"{gw.request_timeout_seconds}s"},
+            }
+        )
+    spec: Manifest = {
+        "parentRefs": [
+            {"group": GATEWAY_API, "kind": "Gateway", "name": GATEWAY, "sectionName": listener(gw)}
+        ],
+        "rules": rules,
+    }
+    if gw.hostname:
+        spec["hostnames"] = [gw.hostname]
+    return {
+        "apiVersion": "aigateway.envoyproxy.io/v1beta1",
+        "kind": "AIGatewayRoute",
+        "metadata": _meta("models", "route"),
+        "spec": spec,
+    }
+
+
+# --------------------------------------------------------------------------- policy
+
+
+def _client_listener(gw: GatewayConfig) -> list[Manifest]:
+    """Policies attach to the clients' listener only: port 80 keeps serving the redirect
+    and ACME challenges without a key."""
+    return [{"group": GATEWAY_API, "kind": "Gateway", "name": GATEWAY, "sectionName": listener(gw)}]
+
+
+def security_policy(gw: GatewayConfig) -> Manifest:
+    return {
+        "apiVersion": f"{EG_API}/v1alpha1",
+        "kind": "SecurityPolicy",
+        "metadata": _meta("api-keys", "auth"),
+        "spec": {
+            "targetRefs": _client_listener(gw),
+            "apiKeyAuth": {
+                "credentialRefs": [{"group": "", "kind": "Secret", "name": API_KEYS_SECRET}],
+                # OpenAI clients send `Authorization: Bearer <key>`; Envoy strips "Bearer ".
+                "extractFrom": [{"headers": ["Authorization"]}],
+                "forwardClientIDHeader": CLIENT_HEADER,
+                "sanitize": True,  # vLLM never sees the key
+            },
+        },
+    }
+
+
+def _limit(limit: RateLimitConfig) -> Manifest:
+    return {"requests": limit.requests, "unit": limit.unit}
+
+
+def rate_limit_rules(gw: GatewayConfig) -> list[Manifest]:
+    """Every client gets the default limit on its own bucket, except clients with their own."""
+    own = {c.name: c.rate_limit for c in gw.clients if c.rate_limit is not None}
+    default: Manifest = {
+        "clientSelectors": [
+            {
+                "headers": [
+                    {"name": CLIENT_HEADER, "type": "Distinct"},
+                    *(
+                        {"name": CLIENT_HEADER, "type": "Exact", "value": name, "invert": True}
+                        for name in sorted(own)
+                    ),
+                ]
+            }
+        ],
+        "limit": _limit(gw.rate_limit),
+    }
+    return [default] + [
+        {
+            "clientSelectors": [
+                {"headers": [{"name": CLIENT_HEADER, "type": "Exact", "value": name}]}
+            ],
+            "limit": _limit(limit),
+        }
+        for name, limit in sorted(own.items())
+    ]
+
+
+def traffic_policy(gw: GatewayConfig) -> Manifest:
+    outlier = gw.outlier_detection
+    return {
+        "apiVersion": f"{EG_API}/v1alpha1",
+        "kind": "BackendTrafficPolicy",
+        "metadata": _meta("serving", "traffic"),
+        "spec": {
+            "targetRefs": _client_listener(gw),
+            "rateLimit": {"local": {"rules": rate_limit_rules(gw)}},
+            # A conversation keeps its replica, so its prefix stays in that KV cache.
+            "loadBalancer": {
+                "type": "ConsistentHash",
+                "consistentHash": {"type": "Headers", "headers": [{"name": gw.session_header}]},
+            },
+            "healthCheck": {
+                "passive": {
+                    "consecutive5XxErrors": outlier.consecutive_errors,
+                    "baseEjectionTime": f"{outlier.ejection_seconds}s",
+                    "interval": f"{outlier.ejection_seconds}s",
+                    "maxEjectionPercent": outlier.max_ejection_percent,
+                }
+            },
+            "retry": {"numRetries": gw.retries, "retryOn": {"triggers": RETRY_TRIGGERS}},
+            "timeout": {"http": {"requestTimeout": f"{gw.request_timeout_seconds}s"}},
+            "requestBuffer": {"limit": f"{gw.max_request_body_mib}Mi"},
+            "dns": {"dnsRefreshRate": DNS_REFRESH, "respectDnsTtl": True},
+        },
+    }
+
+
+def api_keys_secret(keys: dict[str, Any]) -> Manifest:
+    """client id -> key; values are Pulumi secret Outputs."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": _meta(API_KEYS_SECRET, "api-keys"),
+        "stringData": keys,
+    }

@@ -1,0 +1,141 @@
+"""NetworkPolicies: default deny on the serving path, then exactly the flows it needs."""
+
+from __future__ import annotations
+
+from infra.catalog.vllm import SERVER_PORT
+from infra.manifests.common import Manifest, labels
+from infra.manifests.gateway import EG_NAMESPACE
+from infra.manifests.model_server import APP, COMPONENT
+from infra.manifests.observability import LOGGING_NAMESPACE, LOKI_NAME, MONITORING_NAMESPACE
+
+NS_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace
+VLLM_PODS = {"app.kubernetes.io/name": APP, "app.kubernetes.io/component": COMPONENT}
+ENVOY_PODS = {"app.kubernetes.io/name": "envoy"}  # Envoy Gateway's proxy pods
+PROMETHEUS_PODS = {"app.kubernetes.io/name": "prometheus"}
+DNS_PODS = {"k8s-app": "kube-dns"}  # CoreDNS keeps the kube-dns label
+LOKI_PORT = 3100
+# Model downloads go to the public internet only: never to cluster, node or metadata
+# addresses (RFC 1918, link-local incl. 169.254.169.254, CGNAT).
+PRIVATE_RANGES = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+]
+
+
+def _peer(namespace: str, pods: dict[str, str]) -> Manifest:
+    return {
+        "namespaceSelector": {"matchLabels": {NS_LABEL: namespace}},
+        "podSelector": {"matchLabels": pods},
+    }
+
+
+def _policy(name: str, namespace: str, spec: Manifest) -> Manifest:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels("llm-platform", name, "network-policy"),
+        },
+        "spec": spec,
+    }
+
+
+def _tcp(port: int) -> Manifest:
+    return {"protocol": "TCP", "port": port}
+
+
+def serving_policies(namespace: str) -> list[Manifest]:
+    vllm = {"matchLabels": VLLM_PODS}
+    return [
+        _policy(
+            "default-deny", namespace, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        ),
+        _policy(
+            "allow-gateway",
+            namespace,
+            {
+                "podSelector": vllm,
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {"from": [_peer(EG_NAMESPACE, ENVOY_PODS)], "ports": [_tcp(SERVER_PORT)]}
+                ],
+            },
+        ),
+        _policy(
+            "allow-prometheus",
+            namespace,
+            {
+                "podSelector": vllm,
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [_peer(MONITORING_NAMESPACE, PROMETHEUS_PODS)],
+                        "ports": [_tcp(SERVER_PORT)],
+                    }
+                ],
+            },
+        ),
+        _policy(
+            "allow-dns",
+            namespace,
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [_peer("kube-system", DNS_PODS)],
+                        "ports": [{"protocol": "UDP", "port": 53}, _tcp(53)],
+                    }
+                ],
+            },
+        ),
+        # NetworkPolicy cannot single out an init container: the pod may reach HTTPS on the
+        # internet, and the serving container runs with HF_HUB_OFFLINE=1.
+        _policy(
+            "allow-model-download",
+            namespace,
+            {
+                "podSelector": vllm,
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE_RANGES}}],
+                        "ports": [_tcp(443)],
+                    }
+                ],
+            },
+        ),
+    ]
+
+
+def logging_policies() -> list[Manifest]:
+    """Loki takes pushes from Alloy and queries from Grafana, nothing else."""
+    return [
+        _policy(
+            "default-deny-ingress",
+            LOGGING_NAMESPACE,
+            {"podSelector": {}, "policyTypes": ["Ingress"]},
+        ),
+        _policy(
+            "allow-loki-clients",
+            LOGGING_NAMESPACE,
+            {
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": LOKI_NAME}},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "alloy"}}},
+                            _peer(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "grafana"}),
+                        ],
+                        "ports": [_tcp(LOKI_PORT)],
+                    }
+                ],
+            },
+        ),
+    ]
