@@ -470,7 +470,11 @@ _OBJECT_KEYS = frozenset(
     }
 )
 # Keys that must be set with `pulumi config set --secret`.
-SECRET_KEYS = frozenset({"hfToken", "apiKeys"})
+# Keys that must be set as secrets, and how.
+SECRET_KEYS = {
+    "hfToken": "pulumi config set --secret hfToken",
+    "apiKeys": "pulumi config set --secret --path 'apiKeys.<client>' <key>",
+}
 TOP_LEVEL_KEYS = frozenset(f.alias or n for n, f in StackConfig.model_fields.items())
 
 
@@ -892,7 +896,7 @@ def load() -> StackConfig:
     for key in _project_keys():
         full = f"{PROJECT}:{key}"
         if key in SECRET_KEYS and not pulumi.runtime.is_config_secret(full):
-            problems.append(Problem(key, f"must be a secret: pulumi config set --secret {key}"))
+            problems.append(Problem(key, f"must be a secret: {SECRET_KEYS[key]}"))
         elif key in SECRET_KEYS:
             # Only the shape is validated here; values are read as secrets where used.
             raw[key] = _secret_shape(pulumi.runtime.get_config(full))

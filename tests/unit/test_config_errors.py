@@ -252,6 +252,70 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         "models[0].replicas",
         ["greater than or equal to 1", "-1"],
     ),
+    (
+        "route weights not summing to 100",
+        lambda r: r["gateway"].update(
+            routes=[{"model": "qwen", "backends": [{"deployment": "qwen2-5-7b", "weight": 90}]}]
+        ),
+        "gateway.routes[0].backends",
+        ["weights sum to 90", "must sum to 100"],
+    ),
+    (
+        "unknown model in a route",
+        lambda r: r["gateway"].update(
+            routes=[{"model": "qwen", "backends": [{"deployment": "llama", "weight": 100}]}]
+        ),
+        "gateway.routes[0].backends[0].deployment",
+        ["unknown model 'llama'", "qwen2-5-7b"],
+    ),
+    (
+        "bad hostname",
+        lambda r: r["gateway"].update(hostname="LLM_host!"),
+        "gateway.hostname",
+        ['"LLM_host!"', "a lowercase DNS name"],
+    ),
+    (
+        "ACME without an issuer e-mail",
+        lambda r: r["gateway"]["tls"].pop("issuerEmail"),
+        "gateway.tls.issuerEmail",
+        ["ACME needs an account e-mail"],
+    ),
+    (
+        "TLS without a hostname",
+        lambda r: r["gateway"].pop("hostname"),
+        "gateway.hostname",
+        ["needs the hostname"],
+    ),
+    (
+        "bad issuer e-mail",
+        lambda r: r["gateway"]["tls"].update(issuerEmail="ops"),
+        "gateway.tls.issuerEmail",
+        ["an e-mail address"],
+    ),
+    (
+        "bad session header",
+        lambda r: r["gateway"].update(sessionHeader="x session"),
+        "gateway.sessionHeader",
+        ["an HTTP header name"],
+    ),
+    (
+        "duplicate API client",
+        lambda r: r["gateway"]["clients"].append({"name": "batch"}),
+        "gateway.clients[2].name",
+        ["duplicate client 'batch'"],
+    ),
+    (
+        "API key for an unknown client",
+        lambda r: r.update(apiKeys={"default": "k", "batch": "k", "ghost": "k"}),
+        "apiKeys.ghost",
+        ["no gateway.clients entry"],
+    ),
+    (
+        "chat UI without the gateway",
+        lambda r: (r["gateway"].update(enabled=False), r.update(chatUi={"enabled": True})),
+        "chatUi.enabled",
+        ["talks to the gateway"],
+    ),
 ]
 
 
