@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  ?= single-4090d
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: help setup test lint pytest plan plan-all schema preview up
+.PHONY: help setup test lint pytest plan plan-all schema preview up dev-up dev-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,9 +20,9 @@ $(VENV)/.installed: pyproject.toml
 test: lint pytest  ## everything CI runs: ruff, mypy, the test suite
 
 lint: setup  ## ruff and mypy
-	$(BIN)/ruff check infra tests
-	$(BIN)/ruff format --check infra tests
-	$(BIN)/mypy infra tests
+	$(BIN)/ruff check infra model_loader tests
+	$(BIN)/ruff format --check infra model_loader tests
+	$(BIN)/mypy infra model_loader tests
 
 pytest: setup  ## the test suite only
 	$(BIN)/pytest
@@ -43,3 +43,9 @@ preview: setup  ## pulumi preview -s STACK (needs the Pulumi CLI and the cluster
 up: setup  ## pulumi up -s STACK (needs the Pulumi CLI and the cluster)
 	@command -v pulumi >/dev/null || { echo "pulumi CLI not found: https://www.pulumi.com/docs/install/"; exit 127; }
 	pulumi up -s $(STACK)
+
+dev-up: setup  ## the dev stack on a local kind cluster (needs kind, Docker, Pulumi CLI, kubectl)
+	bash scripts/dev.sh up
+
+dev-down:  ## remove the dev stack and its kind cluster
+	bash scripts/dev.sh down

@@ -29,6 +29,12 @@ if platform.observability is not None:
 if platform.gateway is not None:
     pulumi.export("endpoint", platform.gateway.endpoint)
     pulumi.export("apiKeys", pulumi.Output.secret(platform.gateway.api_keys))
+    if config.gateway.service_type == "ClusterIP":
+        pulumi.export(
+            "gatewayPortForward",
+            "kubectl -n envoy-gateway-system port-forward svc/llm-gateway 8080:80"
+            "  # then http://localhost:8080/v1",
+        )
     pulumi.export(
         "apiKeyHint",
         "pulumi stack output apiKeys --show-secrets; send it as "

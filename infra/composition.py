@@ -13,6 +13,7 @@ from infra.components.chat_ui import ChatUi
 from infra.components.declare import declare
 from infra.components.gateway import Gateway
 from infra.components.gpu_runtime import GpuRuntime
+from infra.components.images import Images
 from infra.components.model_server import ModelServer
 from infra.components.network import NetworkPolicies
 from infra.components.node_pools import GpuNodePool
@@ -20,7 +21,7 @@ from infra.components.observability import Observability
 from infra.config import StackConfig
 from infra.manifests.chat_ui import CHAT_CLIENT
 from infra.manifests.common import labels, namespace
-from infra.manifests.model_server import HF_TOKEN_KEY, HF_TOKEN_SECRET
+from infra.manifests.model_server import HF_TOKEN_KEY, HF_TOKEN_SECRET, PodImages
 from infra.planning.capacity import PlatformPlan
 from infra.planning.routing import public_routes
 
@@ -90,6 +91,13 @@ class Platform(pulumi.ComponentResource):
                 created.append(declare(hf_token_secret(ns, token), child(created[0])))
             namespaces[ns] = created
 
+        built: Images | None = None
+        if cfg.images.build:
+            wanted = ["model-loader"]
+            wanted += ["vllm"] if any(p.gpu is not None for p in plan.models) else []
+            wanted += ["vllm-cpu"] if any(p.gpu is None for p in plan.models) else []
+            built = Images("images", {"config": cfg.images, "wanted": wanted}, child())
+
         self.models: dict[str, ModelServer] = {}
         for serving in plan.models:
             m = serving.model
@@ -100,6 +108,13 @@ class Platform(pulumi.ComponentResource):
                     "plan": serving,
                     "runtime_class": cfg.cluster.runtime_class_name,
                     "has_hf_token": token is not None,
+                    "images": PodImages(
+                        server=built.digests["vllm" if serving.gpu else "vllm-cpu"],
+                        loader=built.digests["model-loader"],
+                    )
+                    if built
+                    else None,
+                    "model_source": "hub",
                 },
                 child(*deps),
             )

@@ -372,6 +372,31 @@ class ChatUiConfig(_Section):
     size_gib: int = Field(default=2, ge=1)
 
 
+Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+
+class ImagesConfig(_Section):
+    build: bool = Field(
+        default=False,
+        description="build images/ with Docker and push them; off: the catalog's public images",
+    )
+    registry: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")] | None
+    ) = Field(
+        default=None, description="where built images go, e.g. registry.example.com/llm (build)"
+    )
+    platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
+    vllm_digest: Digest | None = Field(
+        default=None, description="pin the vLLM GPU base image by digest"
+    )
+    vllm_cpu_digest: Digest | None = Field(
+        default=None, description="pin the vLLM CPU base image by digest"
+    )
+    python_digest: Digest | None = Field(
+        default=None, description="pin the model loader's Python base image by digest"
+    )
+
+
 class ModelConfig(_Section):
     name: DnsLabel = Field(description="deployment name; also the Kubernetes object names")
     model: RepoId = Field(description="Hugging Face repository id, e.g. Qwen/Qwen2.5-7B-Instruct")
@@ -446,6 +471,7 @@ class StackConfig(_Section):
         description="client -> API key, instead of generated keys; set each with "
         "`pulumi config set --secret --path 'apiKeys.<client>' <key>`",
     )
+    images: ImagesConfig = Field(default_factory=ImagesConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
     hf_token: str | None = Field(
@@ -456,20 +482,22 @@ class StackConfig(_Section):
 
 
 # Top-level keys whose values are objects or lists (read with get_object).
+def _is_object(annotation: Any) -> bool:
+    """Objects and lists come as JSON from Pulumi config; scalars as strings."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_is_object(a) for a in typing.get_args(annotation))
+    if origin is Annotated:
+        return _is_object(typing.get_args(annotation)[0])
+    return origin in (list, dict) or (
+        isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    )
+
+
+# Top-level keys whose values are objects or lists (read with get_object).
 _OBJECT_KEYS = frozenset(
-    {
-        "cluster",
-        "nodePools",
-        "models",
-        "observability",
-        "autoscaling",
-        "gateway",
-        "security",
-        "chatUi",
-        "apiKeys",
-    }
+    f.alias or n for n, f in StackConfig.model_fields.items() if _is_object(f.annotation)
 )
-# Keys that must be set with `pulumi config set --secret`.
 # Keys that must be set as secrets, and how.
 SECRET_KEYS = {
     "hfToken": "pulumi config set --secret hfToken",
@@ -731,6 +759,18 @@ def _check_observability(cfg: StackConfig) -> list[Problem]:
     return []
 
 
+def _check_images(cfg: StackConfig) -> list[Problem]:
+    if cfg.images.build and cfg.images.registry is None:
+        return [
+            Problem(
+                "images.registry",
+                "images.build pushes to a registry: set one, e.g. "
+                "registry.example.com/llm-platform",
+            )
+        ]
+    return []
+
+
 def _check_gateway(cfg: StackConfig) -> list[Problem]:
     gw, problems = cfg.gateway, []
     if not gw.enabled:
@@ -849,6 +889,7 @@ def parse(raw: dict[str, Any], source: str) -> StackConfig:
         problems += [_problem_from_pydantic(e) for e in exc.errors()]
         raise ConfigError(problems, source) from None
     problems += _check_references(cfg) + _check_observability(cfg) + _check_gateway(cfg)
+    problems += _check_images(cfg)
     problems += _check_targets(cfg.autoscaling.targets, "autoscaling.targets", "gpu")
     for i, m in enumerate(cfg.models):
         if m.autoscaling is not None and m.autoscaling.targets is not None:

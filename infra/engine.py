@@ -6,6 +6,8 @@ Used by `infra.plan`, the policy review and the tests. Touches no network, clust
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,6 +120,10 @@ class _Behaviour(mocks.Mocks):
         state = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = f"offline-{args.name}"  # deterministic stand-in
+        if args.typ == "docker:index/image:Image":
+            # What a push returns: the repository with the content digest (stand-in).
+            digest = hashlib.sha256(json.dumps(args.inputs, sort_keys=True).encode()).hexdigest()
+            state["repoDigest"] = f"{args.inputs['imageName'].rsplit(':', 1)[0]}@sha256:{digest}"
         return f"{args.name}-id", state
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -147,6 +153,8 @@ def run(
         pulumi.runtime.set_all_config(config, secret_keys)
         loop.run_until_complete(pulumi.runtime.run_in_stack(program))
     finally:
+        # Monitor calls run in the loop's executor: stop its threads before the loop.
+        loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
     # Registration order is asynchronous; URN order is stable across runs.

@@ -22,7 +22,11 @@ IMAGES: dict[str, ImageRef] = {
     "vllm": ImageRef("docker.io/vllm/vllm-openai", f"v{VLLM_VERSION}"),
     # vLLM's CPU backend release image (x86_64), for clusters without GPUs (dev).
     "vllm-cpu": ImageRef("public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo", f"v{VLLM_VERSION}"),
+    # Base of our model-loader image (images/model-loader).
+    "python": ImageRef("docker.io/library/python", "3.12.8-slim-bookworm"),
 }
+# Version of the images this project builds (images/); bump with any change under images/.
+PLATFORM_IMAGES_VERSION = "0.1.0"
 
 
 @dataclass(frozen=True)

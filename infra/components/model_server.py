@@ -8,9 +8,12 @@ import pulumi
 
 from infra.components.declare import declare
 from infra.manifests.model_server import (
+    PodImages,
     cache_claim,
+    default_images,
     deployment,
     disruption_budget,
+    loader_config_map,
     pod_service,
     service,
 )
@@ -22,6 +25,8 @@ class ModelServerArgs(TypedDict):
     plan: ServingPlan
     runtime_class: str | None
     has_hf_token: bool  # the namespace holds the hf-token Secret
+    images: PodImages | None  # None: the catalog's pinned public images
+    model_source: str  # "hub", or gs://bucket/prefix of a snapshot
 
 
 class ModelServer(pulumi.ComponentResource):
@@ -32,15 +37,20 @@ class ModelServer(pulumi.ComponentResource):
         plan = args["plan"]
         child = pulumi.ResourceOptions(parent=self)
         self.budgets = budgets(plan)
-        claim = declare(cache_claim(plan), child)
+        images = args["images"] or default_images(plan)
+        needs: list[pulumi.Resource] = [declare(cache_claim(plan), child)]
+        if images.loader is None:
+            needs.append(declare(loader_config_map(plan), child))
         self.deployment = declare(
             deployment(
                 plan,
                 self.budgets,
                 runtime_class=args["runtime_class"],
                 has_hf_token=args["has_hf_token"],
+                images=images,
+                model_source=args["model_source"],
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[claim]),
+            pulumi.ResourceOptions(parent=self, depends_on=needs),
         )
         self.service = declare(service(plan), child)
         declare(pod_service(plan), child)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.resources
+from dataclasses import dataclass
+from typing import Any
+
 from infra.catalog.versions import IMAGES, VLLM_VERSION
 from infra.catalog.vllm import HEALTH_PATH, SCRATCH_GIB, SERVER_PORT
 from infra.manifests.common import (
@@ -18,7 +22,6 @@ from infra.planning.budgets import Budgets, Probe
 from infra.planning.capacity import ServingPlan
 from infra.planning.vllm_args import (
     CACHE_MOUNT,
-    HF_HOME,
     SCRATCH_MOUNT,
     VLLM_COMMAND,
     vllm_args,
@@ -36,24 +39,9 @@ DOWNLOADER_RESOURCES: Manifest = {
     "requests": {"cpu": "500m", "memory": "1Gi"},
     "limits": {"cpu": "2", "memory": "2Gi"},
 }
-# Fetch only what vLLM loads: safetensors, configs and tokenizer files. Llama repos also
-# carry `original/` (consolidated .pth, as large as the model) which is skipped.
-DOWNLOAD_SCRIPT = """\
-import os, sys
-from huggingface_hub import snapshot_download
-repo, rev = os.environ["MODEL_ID"], os.environ["MODEL_REVISION"]
-kw = dict(repo_id=repo, revision=rev, ignore_patterns=["original/*", "*.pth", "*.bin", "*.gguf"])
-try:
-    path = snapshot_download(local_files_only=True, **kw)
-    print(f"model cache complete: {repo}@{rev} at {path}")
-except Exception:
-    print(f"downloading {repo}@{rev}", flush=True)
-    try:
-        path = snapshot_download(**kw)
-    except Exception as exc:
-        sys.exit(f"model download failed: {repo}@{rev}: {exc}")
-    print(f"downloaded {repo}@{rev} to {path}")
-"""
+# The model loader's code, for pods that run it on the public vLLM image (no image build).
+LOADER_PACKAGE = "model_loader"
+LOADER_MOUNT = "/opt/model-loader"
 
 
 def image(plan: ServingPlan) -> str:
@@ -108,14 +96,55 @@ def cache_claim(plan: ServingPlan) -> Manifest:
     }
 
 
-def _downloader(plan: ServingPlan, has_token: bool) -> Manifest:
+@dataclass(frozen=True)
+class PodImages:
+    """Images of one deployment: pinned public ones, or digests Pulumi built and pushed."""
+
+    server: Any  # pulumi.Input[str]
+    loader: Any | None = None  # None: run the loader from a ConfigMap on the server image
+
+
+def default_images(plan: ServingPlan) -> PodImages:
+    return PodImages(server=image(plan))
+
+
+def loader_config_map_name(plan: ServingPlan) -> str:
+    return f"{plan.model.name}-model-loader"
+
+
+def loader_config_map(plan: ServingPlan) -> Manifest:
+    """The loader's source (standard library only): runs on any Python 3.10+ image."""
+    package = importlib.resources.files(LOADER_PACKAGE)
+    files = sorted(p.name for p in package.iterdir() if p.name.endswith(".py"))
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(plan, loader_config_map_name(plan)),
+        "data": {name: package.joinpath(name).read_text() for name in files},
+    }
+
+
+def _downloader(plan: ServingPlan, images: PodImages, has_token: bool, source: str) -> Manifest:
     env: list[Manifest] = [
         {"name": "MODEL_ID", "value": plan.model.model},
         {"name": "MODEL_REVISION", "value": plan.model.revision},
-        {"name": "HF_HOME", "value": HF_HOME},
+        {"name": "MODEL_CACHE", "value": CACHE_MOUNT},
+        {"name": "MODEL_SOURCE", "value": source},
         {"name": "HOME", "value": SCRATCH_MOUNT},
-        {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
     ]
+    mounts: list[Manifest] = [
+        {"name": "model-cache", "mountPath": CACHE_MOUNT},
+        {"name": "scratch", "mountPath": SCRATCH_MOUNT},
+    ]
+    if images.loader is None:
+        env.append({"name": "PYTHONPATH", "value": LOADER_MOUNT})
+        mounts.append(
+            {
+                "name": "model-loader",
+                "mountPath": f"{LOADER_MOUNT}/{LOADER_PACKAGE}",
+                "readOnly": True,
+            }
+        )
     if has_token:
         env.append(
             {
@@ -124,21 +153,18 @@ def _downloader(plan: ServingPlan, has_token: bool) -> Manifest:
             }
         )
     return {
-        "name": "model-download",
-        "image": image(plan),
+        "name": "model-loader",
+        "image": images.loader if images.loader is not None else images.server,
         "imagePullPolicy": "IfNotPresent",
-        "command": ["python3", "-c", DOWNLOAD_SCRIPT],
+        "command": ["python3", "-m", LOADER_PACKAGE],
         "env": env,
         "resources": DOWNLOADER_RESOURCES,
         "securityContext": container_security_context(),
-        "volumeMounts": [
-            {"name": "model-cache", "mountPath": CACHE_MOUNT},
-            {"name": "scratch", "mountPath": SCRATCH_MOUNT},
-        ],
+        "volumeMounts": mounts,
     }
 
 
-def _server(plan: ServingPlan, budgets: Budgets) -> Manifest:
+def _server(plan: ServingPlan, budgets: Budgets, server_image: Any) -> Manifest:
     mounts: list[Manifest] = [
         {"name": "model-cache", "mountPath": CACHE_MOUNT, "readOnly": True},
         {"name": "scratch", "mountPath": SCRATCH_MOUNT},
@@ -148,7 +174,7 @@ def _server(plan: ServingPlan, budgets: Budgets) -> Manifest:
     env = vllm_env(plan)
     return {
         "name": APP,
-        "image": image(plan),
+        "image": server_image,
         "imagePullPolicy": "IfNotPresent",
         "command": VLLM_COMMAND,
         "args": vllm_args(plan, budgets.shutdown_timeout_seconds),
@@ -167,11 +193,15 @@ def _server(plan: ServingPlan, budgets: Budgets) -> Manifest:
     }
 
 
-def _volumes(plan: ServingPlan) -> list[Manifest]:
+def _volumes(plan: ServingPlan, images: PodImages) -> list[Manifest]:
     volumes: list[Manifest] = [
         {"name": "model-cache", "persistentVolumeClaim": {"claimName": cache_claim_name(plan)}},
         {"name": "scratch", "emptyDir": {"sizeLimit": gib(SCRATCH_GIB)}},
     ]
+    if images.loader is None:
+        volumes.append(
+            {"name": "model-loader", "configMap": {"name": loader_config_map_name(plan)}}
+        )
     if plan.resources.shm_gib:
         volumes.append(
             {
@@ -183,17 +213,24 @@ def _volumes(plan: ServingPlan) -> list[Manifest]:
 
 
 def deployment(
-    plan: ServingPlan, budgets: Budgets, *, runtime_class: str | None, has_hf_token: bool
+    plan: ServingPlan,
+    budgets: Budgets,
+    *,
+    runtime_class: str | None,
+    has_hf_token: bool,
+    images: PodImages | None = None,
+    model_source: str = "hub",
 ) -> Manifest:
     m = plan.model
+    images = images or default_images(plan)
     pod: Manifest = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": pod_security_context(m.serving.run_as_user),
         "terminationGracePeriodSeconds": budgets.termination_grace_seconds,
-        "initContainers": [_downloader(plan, has_hf_token)],
-        "containers": [_server(plan, budgets)],
-        "volumes": _volumes(plan),
+        "initContainers": [_downloader(plan, images, has_hf_token, model_source)],
+        "containers": [_server(plan, budgets, images.server)],
+        "volumes": _volumes(plan, images),
     }
     if plan.pool is not None:
         pod["nodeSelector"] = node_selector(plan.pool)

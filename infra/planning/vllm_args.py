@@ -9,9 +9,15 @@ from infra.planning.capacity import ServingPlan
 
 # Where the model cache volume is mounted, and the Hugging Face cache inside it.
 CACHE_MOUNT = "/models"
-HF_HOME = f"{CACHE_MOUNT}/hf"
 # Writable scratch for a read-only root filesystem: HOME, torch.compile, Triton caches.
 SCRATCH_MOUNT = "/tmp"
+# Hugging Face libraries still want a writable home; the weights come from model_path().
+HF_HOME = f"{SCRATCH_MOUNT}/hf"
+
+
+def model_path(plan: ServingPlan) -> str:
+    """Where the model loader put this revision: vLLM loads it as a local directory."""
+    return f"{CACHE_MOUNT}/{plan.model.model}/{plan.model.revision}"
 
 
 def _number(value: float) -> int | float:
@@ -45,9 +51,7 @@ VLLM_COMMAND = ["vllm", "serve"]
 def vllm_args(plan: ServingPlan, shutdown_timeout_seconds: int) -> list[str]:
     m = plan.model
     args = [
-        m.model,
-        "--revision",
-        m.revision,
+        model_path(plan),
         "--served-model-name",
         m.served_name,
         "--port",
@@ -88,10 +92,8 @@ def vllm_args(plan: ServingPlan, shutdown_timeout_seconds: int) -> list[str]:
 def vllm_env(plan: ServingPlan) -> dict[str, str]:
     env = {
         "HF_HOME": HF_HOME,
-        "HF_HUB_OFFLINE": "1",  # weights come from the cache volume the init container filled
+        "HF_HUB_OFFLINE": "1",  # the loader filled the cache volume; never call the hub
         "HOME": SCRATCH_MOUNT,
-        # transformers creates its dynamic-modules dir at import; keep it off the read-only cache.
-        "HF_MODULES_CACHE": f"{SCRATCH_MOUNT}/hf-modules",
         "VLLM_NO_USAGE_STATS": "1",
         "DO_NOT_TRACK": "1",
     }

@@ -14,8 +14,9 @@ def single_4090d(**changes: object) -> list[str]:
 
 def test_single_4090d_arguments() -> None:
     args = single_4090d()
-    assert args[0] == "Qwen/Qwen2.5-7B-Instruct"  # positional: `vllm serve MODEL`
-    assert arg_value(args, "--revision") == "a09a35458c702b33eeacc393d103063234e8bc28"
+    # `vllm serve MODEL`: the directory the loader filled with the pinned revision.
+    assert args[0] == "/models/Qwen/Qwen2.5-7B-Instruct/a09a35458c702b33eeacc393d103063234e8bc28"
+    assert "--revision" not in args
     assert arg_value(args, "--tensor-parallel-size") == "2"
     assert arg_value(args, "--max-model-len") == "32768"
     assert arg_value(args, "--gpu-memory-utilization") == "0.92"

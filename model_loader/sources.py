@@ -1,0 +1,174 @@
+"""Where weights come from: the Hugging Face Hub, or a GCS bucket holding a snapshot."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+CHUNK = 8 * 1024 * 1024
+TIMEOUT_SECONDS = 60
+GCP_METADATA_TOKEN = (
+    "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token"
+)
+
+
+class SourceError(Exception):
+    """A source could not list or fetch: the message says which URL and why."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    path: str  # relative to the model root
+    size: int
+    sha256: str | None = None  # hex, when the source publishes it (hub LFS files)
+    md5: str | None = None  # hex (GCS objects)
+
+
+class Source(Protocol):
+    description: str
+
+    def list_files(self) -> list[RemoteFile]: ...
+
+    def open(self, path: str) -> Iterator[bytes]: ...
+
+
+def _get(url: str, headers: dict[str, str]) -> urllib.request.Request:
+    return urllib.request.Request(url, headers=headers)
+
+
+def _read_json(request: urllib.request.Request) -> object:
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as exc:
+        raise SourceError(f"{request.full_url}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise SourceError(f"{request.full_url}: {exc}") from None
+
+
+def _stream(request: urllib.request.Request) -> Iterator[bytes]:
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            while chunk := response.read(CHUNK):
+                yield chunk
+    except urllib.error.HTTPError as exc:
+        raise SourceError(f"{request.full_url}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise SourceError(f"{request.full_url}: {exc}") from None
+
+
+class HubSource:
+    """A model repository at a revision, through the Hub's HTTP API."""
+
+    def __init__(
+        self, repo: str, revision: str, token: str | None = None, endpoint: str | None = None
+    ) -> None:
+        self.repo, self.revision = repo, revision
+        self.endpoint = endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+        self.endpoint = self.endpoint.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.description = f"{self.endpoint}/{repo}@{revision}"
+
+    def list_files(self) -> list[RemoteFile]:
+        rev = urllib.parse.quote(self.revision, safe="")
+        url = f"{self.endpoint}/api/models/{self.repo}/tree/{rev}?recursive=true"
+        entries = _read_json(_get(url, self.headers))
+        if not isinstance(entries, list):
+            raise SourceError(f"{url}: expected a list of files")
+        files = []
+        for e in entries:
+            if e.get("type") != "file":
+                continue
+            lfs = e.get("lfs") or {}
+            files.append(RemoteFile(e["path"], int(lfs.get("size", e["size"])), lfs.get("oid")))
+        return files
+
+    def open(self, path: str) -> Iterator[bytes]:
+        rev = urllib.parse.quote(self.revision, safe="")
+        url = f"{self.endpoint}/{self.repo}/resolve/{rev}/{urllib.parse.quote(path)}"
+        return _stream(_get(url, self.headers))
+
+
+def _gcs_token() -> dict[str, str]:
+    """Workload Identity's token from the metadata server; none against an emulator."""
+    if os.environ.get("STORAGE_EMULATOR_HOST"):
+        return {}
+    request = _get(GCP_METADATA_TOKEN, {"Metadata-Flavor": "Google"})
+    token = _read_json(request)
+    if not isinstance(token, dict) or "access_token" not in token:
+        raise SourceError(f"{GCP_METADATA_TOKEN}: no access_token")
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+class GcsSource:
+    """A snapshot under gs://bucket/prefix/, through the GCS JSON API."""
+
+    def __init__(self, url: str) -> None:
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme != "gs" or not parsed.netloc:
+            raise SourceError(f"{url}: expected gs://BUCKET/PREFIX")
+        self.bucket, self.prefix = parsed.netloc, parsed.path.strip("/") + "/"
+        host = os.environ.get("STORAGE_EMULATOR_HOST", "https://storage.googleapis.com")
+        self.endpoint = host.rstrip("/")
+        self.description = url
+        self._headers: dict[str, str] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            self._headers = _gcs_token()
+        return self._headers
+
+    def list_files(self) -> list[RemoteFile]:
+        files: list[RemoteFile] = []
+        page = ""
+        while True:
+            query = urllib.parse.urlencode({"prefix": self.prefix, "pageToken": page})
+            url = f"{self.endpoint}/storage/v1/b/{self.bucket}/o?{query}"
+            listing = _read_json(_get(url, self.headers))
+            if not isinstance(listing, dict):
+                raise SourceError(f"{url}: expected an object listing")
+            for item in listing.get("items", []):
+                md5 = base64.b64decode(item["md5Hash"]).hex() if "md5Hash" in item else None
+                files.append(
+                    RemoteFile(item["name"][len(self.prefix) :], int(item["size"]), md5=md5)
+                )
+            page = listing.get("nextPageToken", "")
+            if not page:
+                return files
+
+    def open(self, path: str) -> Iterator[bytes]:
+        name = urllib.parse.quote(self.prefix + path, safe="")
+        url = f"{self.endpoint}/storage/v1/b/{self.bucket}/o/{name}?alt=media"
+        return _stream(_get(url, self.headers))
+
+    def upload(self, path: str, data: Iterator[bytes], size: int) -> None:
+        """Write one object (the snapshot job mirrors the hub into the bucket)."""
+        name = urllib.parse.quote(self.prefix + path, safe="")
+        url = f"{self.endpoint}/upload/storage/v1/b/{self.bucket}/o?uploadType=media&name={name}"
+        request = urllib.request.Request(
+            url,
+            data=data,
+            method="POST",
+            headers={
+                **self.headers,
+                "Content-Type": "application/octet-stream",
+                "Content-Length": str(size),
+            },
+        )
+        _read_json(request)
+
+
+def source_for(url: str | None, repo: str, revision: str, token: str | None) -> Source:
+    if url is None or url in ("", "hub"):
+        return HubSource(repo, revision, token)
+    if url.startswith("gs://"):
+        return GcsSource(url)
+    raise SourceError(f"{url}: unknown model source; use 'hub' or gs://BUCKET/PREFIX")
