@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  ?= single-4090d
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: help setup test lint pytest plan plan-all schema preview up dev-up dev-down
+.PHONY: help setup test lint pytest plan plan-all schema preview up dev-up dev-down failover
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -49,3 +49,14 @@ dev-up: setup  ## the dev stack on a local kind cluster (needs kind, Docker, Pul
 
 dev-down:  ## remove the dev stack and its kind cluster
 	bash scripts/dev.sh down
+
+OTHER = $(if $(filter primary,$(TO)),secondary,primary)
+
+failover: setup  ## move traffic to TO=secondary|primary (both DR stacks; see the README runbook)
+	@case "$(TO)" in primary|secondary) ;; *) echo "usage: make failover TO=secondary|primary"; exit 2;; esac
+	@command -v pulumi >/dev/null || { echo "pulumi CLI not found: https://www.pulumi.com/docs/install/"; exit 127; }
+	$(BIN)/python -m infra.failover_switch --to $(TO)
+	$(BIN)/python -m infra.plan --stack dr-primary --out out/dr-primary > /dev/null
+	$(BIN)/python -m infra.plan --stack dr-secondary --out out/dr-secondary > /dev/null
+	pulumi up --stack dr-$(TO) --yes
+	pulumi up --stack dr-$(OTHER) --yes || echo "dr-$(OTHER) did not update (region down?): run 'pulumi up --stack dr-$(OTHER)' once it is reachable"

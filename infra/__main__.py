@@ -40,3 +40,16 @@ if platform.gateway is not None:
         "pulumi stack output apiKeys --show-secrets; send it as "
         "'Authorization: Bearer <key>' to the endpoint",
     )
+if platform.failover is not None and config.dr is not None:
+    pulumi.export(
+        "dr",
+        {
+            "role": config.dr.role,
+            "active": config.dr.active,
+            "serving": "standby" if config.dr.standby else "active",
+        },
+    )
+    pulumi.export("gatewayAddress", platform.failover.gateway_address)
+    if config.dr.role == "primary":
+        # What the secondary reads through its StackReference: same models, same bits.
+        pulumi.export("drManifest", platform.failover.manifest)

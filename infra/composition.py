@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypedDict
 
 import pulumi
@@ -10,20 +11,25 @@ import pulumi_kubernetes as k8s
 from infra import config as stack_config
 from infra.components.autoscaling import Autoscaling
 from infra.components.chat_ui import ChatUi
+from infra.components.cluster import GkeCluster
 from infra.components.declare import declare
+from infra.components.failover import Failover
 from infra.components.gateway import Gateway
 from infra.components.gpu_runtime import GpuRuntime
-from infra.components.images import Images
+from infra.components.images import BUILDS, Images
 from infra.components.model_server import ModelServer
 from infra.components.network import NetworkPolicies
-from infra.components.node_pools import GpuNodePool
+from infra.components.node_pools import GkeGpuNodePool, GpuNodePool
 from infra.components.observability import Observability
-from infra.config import StackConfig
+from infra.config import StackConfig, pool_zones
 from infra.manifests.chat_ui import CHAT_CLIENT
 from infra.manifests.common import labels, namespace
+from infra.manifests.failover import LOADER_SERVICE_ACCOUNT
 from infra.manifests.model_server import HF_TOKEN_KEY, HF_TOKEN_SECRET, PodImages
 from infra.planning.capacity import PlatformPlan
 from infra.planning.routing import public_routes
+
+BUILD_KEYS = list(BUILDS)
 
 
 class PlatformArgs(TypedDict):
@@ -51,35 +57,69 @@ class Platform(pulumi.ComponentResource):
     ) -> None:
         super().__init__("llm-platform:platform:Platform", name, None, opts)
         cfg, plan = args["config"], args["plan"]
-        provider = k8s.Provider(
-            "cluster",
-            kubeconfig=cfg.cluster.kubeconfig,
-            context=cfg.cluster.effective_context,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        stack = pulumi.get_stack()
+        gke = cfg.cluster.provider == "gke"
+
+        # ---- cluster and GPU pools
+        cluster: GkeCluster | None = None
+        if gke:
+            cluster = GkeCluster(
+                "cluster",
+                {"config": cfg.cluster, "name": f"llm-{stack}"},
+                pulumi.ResourceOptions(parent=self),
+            )
+            provider = cluster.provider
+        else:
+            provider = k8s.Provider(
+                "cluster",
+                kubeconfig=cfg.cluster.kubeconfig,
+                context=cfg.cluster.effective_context,
+                enable_server_side_apply=True,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(
                 parent=self, providers={"kubernetes": provider}, depends_on=list(deps)
             )
 
-        pools = {name: p.time_slices for name, p in plan.pools.items()}
-        node_pools = [
-            GpuNodePool(p.pool.name, {"pool": p.pool, "time_slices": p.time_slices}, child())
-            for p in plan.pools.values()
-        ]
-        gpu_runtime = (
-            GpuRuntime(
+        gpu_ready: list[pulumi.Resource] = []
+        gpu_runtime: GpuRuntime | None = None
+        for p in plan.pools.values():
+            if cluster is not None:
+                assert cfg.cluster.project and cfg.cluster.region
+                gpu_ready.append(
+                    GkeGpuNodePool(
+                        p.pool.name,
+                        {
+                            "pool": p.pool,
+                            "time_slices": p.time_slices,
+                            "cluster": cluster.cluster.name,
+                            "project": cfg.cluster.project,
+                            "region": cfg.cluster.region,
+                            "zones": pool_zones(cfg, p.pool),
+                        },
+                        pulumi.ResourceOptions(parent=self),
+                    )
+                )
+            else:
+                gpu_ready.append(
+                    GpuNodePool(
+                        p.pool.name, {"pool": p.pool, "time_slices": p.time_slices}, child()
+                    )
+                )
+        if plan.pools and not gke:  # GKE installs the driver and the device plugin itself
+            gpu_runtime = GpuRuntime(
                 "gpu-runtime",
-                {"pools": pools, "runtime_class": cfg.cluster.runtime_class_name},
+                {
+                    "pools": {n: p.time_slices for n, p in plan.pools.items()},
+                    "runtime_class": cfg.cluster.runtime_class_name,
+                },
                 child(),
             )
-            if pools
-            else None
-        )
-        gpu_ready: list[pulumi.Resource] = [*node_pools, *([gpu_runtime] if gpu_runtime else [])]
+            gpu_ready.append(gpu_runtime)
 
+        # ---- serving namespaces and images
         token = stack_config.secret("hfToken") if cfg.hf_token else None
         namespaces: dict[str, list[pulumi.Resource]] = {}
         for ns in sorted({m.model.namespace for m in plan.models}):
@@ -91,34 +131,55 @@ class Platform(pulumi.ComponentResource):
                 created.append(declare(hf_token_secret(ns, token), child(created[0])))
             namespaces[ns] = created
 
-        built: Images | None = None
-        if cfg.images.build:
-            wanted = ["model-loader"]
-            wanted += ["vllm"] if any(p.gpu is not None for p in plan.models) else []
-            wanted += ["vllm-cpu"] if any(p.gpu is None for p in plan.models) else []
-            built = Images("images", {"config": cfg.images, "wanted": wanted}, child())
+        secondary = cfg.dr is not None and cfg.dr.role == "secondary"
+        built = None if secondary else self._build(cfg, plan, child)
+        images = self._pod_images(plan, built.digests if built else None)
 
+        # ---- DR: snapshots, identity, global DNS
+        self.failover: Failover | None = None
+        if cfg.dr is not None:
+            self.failover = Failover(
+                "failover",
+                {
+                    "config": cfg,
+                    "stack": stack,
+                    "models": plan.models,
+                    "namespaces": namespaces,
+                    "images": images,
+                    "digests": built.digests if built else {},
+                },
+                child(),
+            )
+            if secondary and cfg.images.build:
+                # The primary's digests: both sides serve identical bits.
+                primary_images = {k: self.failover.image(k) for k in BUILD_KEYS}
+                images = self._pod_images(plan, primary_images)
+
+        # ---- models
         self.models: dict[str, ModelServer] = {}
         for serving in plan.models:
             m = serving.model
             deps = namespaces[m.namespace] + (gpu_ready if serving.gpu is not None else [])
+            source: Any = "hub"
+            account = None
+            if self.failover is not None:
+                source = self.failover.model_source(serving)
+                account = LOADER_SERVICE_ACCOUNT
+                deps += self.failover.waits[m.name] + self.failover.service_accounts
             self.models[m.name] = ModelServer(
                 m.name,
                 {
                     "plan": serving,
                     "runtime_class": cfg.cluster.runtime_class_name,
                     "has_hf_token": token is not None,
-                    "images": PodImages(
-                        server=built.digests["vllm" if serving.gpu else "vllm-cpu"],
-                        loader=built.digests["model-loader"],
-                    )
-                    if built
-                    else None,
-                    "model_source": "hub",
+                    "images": images.get(m.name),
+                    "model_source": source,
+                    "service_account": account,
                 },
                 child(*deps),
             )
 
+        # ---- observability, network, gateway, chat, autoscaling
         self.observability: Observability | None = None
         if cfg.observability.enabled:
             self.observability = Observability(
@@ -130,6 +191,7 @@ class Platform(pulumi.ComponentResource):
                     "serving_namespaces": sorted(namespaces),
                     "runtime_class": cfg.cluster.runtime_class_name,
                     "gpu_runtime": gpu_runtime,
+                    "gke": gke,
                 },
                 child(*(r for rs in namespaces.values() for r in rs)),
             )
@@ -137,7 +199,11 @@ class Platform(pulumi.ComponentResource):
         if cfg.security.network_policies:
             NetworkPolicies(
                 "network-policies",
-                {"serving_namespaces": namespaces, "logging": self.observability},
+                {
+                    "serving_namespaces": namespaces,
+                    "logging": self.observability,
+                    "gke_metadata": gke,
+                },
                 child(),
             )
 
@@ -154,6 +220,13 @@ class Platform(pulumi.ComponentResource):
                     "clients": clients,
                     "provided_keys": stack_config.secret_object("apiKeys")
                     if cfg.api_keys is not None
+                    else None,
+                    "address": self.failover.gateway_address if self.failover else None,
+                    "dns01": {
+                        "project": cfg.cluster.project or "",
+                        "account": self.failover.dns01_account,
+                    }
+                    if self.failover and self.failover.dns01_account is not None
                     else None,
                 },
                 child(*self.models.values()),
@@ -180,3 +253,28 @@ class Platform(pulumi.ComponentResource):
                 child(),
             )
         self.register_outputs({"models": sorted(self.models)})
+
+    def _build(
+        self, cfg: StackConfig, plan: PlatformPlan, child: Callable[..., pulumi.ResourceOptions]
+    ) -> Images | None:
+        """Build and push our images when the stack asks for it."""
+        if not cfg.images.build:
+            return None
+        wanted = ["model-loader"]
+        wanted += ["vllm"] if any(p.gpu is not None for p in plan.models) else []
+        wanted += ["vllm-cpu"] if any(p.gpu is None for p in plan.models) else []
+        return Images("images", {"config": cfg.images, "wanted": wanted}, child())
+
+    @staticmethod
+    def _pod_images(
+        plan: PlatformPlan, digests: dict[str, pulumi.Output[str]] | None
+    ) -> dict[str, PodImages]:
+        """Per model, the images its pods run: built digests, or (None) the catalog's pins."""
+        if digests is None:
+            return {}
+        return {
+            p.model.name: PodImages(
+                server=digests["vllm" if p.gpu else "vllm-cpu"], loader=digests["model-loader"]
+            )
+            for p in plan.models
+        }

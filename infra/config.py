@@ -73,10 +73,22 @@ class _Section(BaseModel):
     )
 
 
+GCP_PROJECT_PATTERN = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
+GCP_REGION_PATTERN = r"^[a-z]+-[a-z]+[0-9]+$"
+GCP_ZONE_PATTERN = r"^[a-z]+-[a-z]+[0-9]+-[a-z]$"
+Zone = Annotated[str, StringConstraints(pattern=GCP_ZONE_PATTERN)]
+
+
+class SystemPoolConfig(_Section):
+    machine_type: str = Field(default="e2-standard-4", description="GKE system node machine")
+    nodes_per_zone: int = Field(default=1, ge=1, le=10)
+
+
 class ClusterConfig(_Section):
-    provider: Literal["existing", "kind"] = Field(
+    provider: Literal["existing", "kind", "gke"] = Field(
         default="existing",
-        description="existing: a cluster you run (k3s, kubeadm); kind: a local kind cluster",
+        description="existing: a cluster you run (k3s, kubeadm); kind: a local kind cluster; "
+        "gke: a regional GKE cluster this stack creates",
     )
     context: str | None = Field(default=None, description="kubeconfig context; None = current")
     kubeconfig: str | None = Field(
@@ -93,6 +105,20 @@ class ClusterConfig(_Section):
         description="RuntimeClass for GPU pods where the NVIDIA runtime is not the default "
         "(k3s: nvidia)",
     )
+    project: Annotated[str, StringConstraints(pattern=GCP_PROJECT_PATTERN)] | None = Field(
+        default=None, description="gke: the Google Cloud project"
+    )
+    region: Annotated[str, StringConstraints(pattern=GCP_REGION_PATTERN)] | None = Field(
+        default=None, description="gke: the cluster's region (a regional control plane)"
+    )
+    zones: list[Zone] = Field(
+        default_factory=list, description="gke: zones of the region the nodes spread over"
+    )
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    system_pool: SystemPoolConfig = Field(default_factory=SystemPoolConfig)
+    deletion_protection: bool = Field(
+        default=True, description="gke: refuse to delete the cluster (turn off to tear down)"
+    )
 
     @property
     def effective_context(self) -> str | None:
@@ -102,14 +128,26 @@ class ClusterConfig(_Section):
 
 
 class NodePoolConfig(_Section):
-    """An on-prem GPU pool: existing nodes that the program labels and taints."""
+    """A GPU pool: existing nodes the program labels and taints (existing, kind), or a GKE
+    node pool it creates over several zones (gke)."""
 
     name: DnsLabel
     gpu: str = Field(description="GPU type, a key of the GPU catalog (e.g. rtx-4090d)")
     gpus_per_node: int = Field(ge=1, le=16)
     nodes: list[Annotated[str, StringConstraints(min_length=1, max_length=253)]] = Field(
-        min_length=1, description="names of the existing Kubernetes nodes in this pool"
+        default_factory=list, description="existing/kind: the Kubernetes nodes in this pool"
     )
+    zones: list[Zone] = Field(
+        default_factory=list, description="gke: zones of this pool; empty = all cluster zones"
+    )
+    machine_type: str | None = Field(default=None, description="gke: e.g. g2-standard-8")
+    min_nodes: int = Field(default=0, ge=0, le=100, description="gke: per zone")
+    max_nodes: int | None = Field(default=None, ge=1, le=100, description="gke: per zone")
+    spot: bool = Field(default=False, description="gke: Spot VMs (cheaper, can be reclaimed)")
+
+    @property
+    def cloud(self) -> bool:
+        return self.machine_type is not None or self.max_nodes is not None or bool(self.zones)
 
 
 class RopeScaling(_Section):
@@ -295,6 +333,11 @@ class TlsConfig(_Section):
         default=None, description="ACME account e-mail (required for acme)"
     )
     acme_server: Annotated[str, StringConstraints(pattern=r"^https://")] = LETS_ENCRYPT
+    solver: Literal["http01", "dns01CloudDns"] = Field(
+        default="http01",
+        description="how ACME checks the name: http01 through the gateway; dns01CloudDns with a "
+        "Cloud DNS record (DR: the standby region must renew while DNS points elsewhere)",
+    )
 
 
 class RateLimitConfig(_Section):
@@ -364,6 +407,39 @@ class SecurityConfig(_Section):
     pod_security: Literal["restricted", "baseline"] = Field(
         default="restricted", description="Pod Security Standard enforced on serving namespaces"
     )
+
+
+class DnsConfig(_Section):
+    managed_zone: DnsLabel = Field(description="Cloud DNS managed zone that holds the name")
+    name: Annotated[str, StringConstraints(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+$")] = (
+        Field(description="the endpoint's DNS name, with the trailing dot: llm.example.com.")
+    )
+    ttl: int = Field(default=30, ge=5, le=3600, description="short: clients follow a failover")
+
+
+class DrConfig(_Section):
+    role: Literal["primary", "secondary"] = Field(description="this stack's side")
+    active: Literal["primary", "secondary"] = Field(
+        default="primary", description="which side takes traffic: flip it to fail over"
+    )
+    peer_stack: Annotated[str, StringConstraints(pattern=r"^[^/\s]+/[^/\s]+/[^/\s]+$")] | None = (
+        Field(default=None, description="secondary: the primary's org/project/stack")
+    )
+    standby_replicas: int = Field(
+        default=1, ge=1, le=16, description="replicas per model kept warm on the standby side"
+    )
+    dns: DnsConfig | None = Field(
+        default=None,
+        description="secondary: the global record it switches (it stays up when "
+        "the primary region is down)",
+    )
+    snapshot_location: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]+$")] = Field(
+        default="US", description="primary: multi-region of the model snapshot bucket"
+    )
+
+    @property
+    def standby(self) -> bool:
+        return self.role != self.active
 
 
 class ChatUiConfig(_Section):
@@ -472,6 +548,7 @@ class StackConfig(_Section):
         "`pulumi config set --secret --path 'apiKeys.<client>' <key>`",
     )
     images: ImagesConfig = Field(default_factory=ImagesConfig)
+    dr: DrConfig | None = Field(default=None, description="disaster recovery between two stacks")
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
     hf_token: str | None = Field(
@@ -759,6 +836,152 @@ def _check_observability(cfg: StackConfig) -> list[Problem]:
     return []
 
 
+def pool_zones(cfg: StackConfig, pool: NodePoolConfig) -> list[str]:
+    """A cloud pool's zones: its own, or the cluster's."""
+    return pool.zones or cfg.cluster.zones
+
+
+def _check_cluster(cfg: StackConfig) -> list[Problem]:
+    c, problems = cfg.cluster, []
+    gke = c.provider == "gke"
+    if gke:
+        for key, value in (("project", c.project), ("region", c.region)):
+            if value is None:
+                problems.append(Problem(f"cluster.{key}", "required for provider gke"))
+        if not c.zones:
+            problems.append(
+                Problem(
+                    "cluster.zones",
+                    "required for provider gke: the zones "
+                    "the nodes spread over, e.g. [us-central1-a, us-central1-b]",
+                )
+            )
+        for i, zone in enumerate(c.zones):
+            if c.region and not zone.startswith(f"{c.region}-"):
+                problems.append(
+                    Problem(f"cluster.zones[{i}]", f"{zone!r} is not in region {c.region!r}")
+                )
+    else:
+        gke_only: tuple[tuple[str, object], ...] = (
+            ("project", c.project),
+            ("region", c.region),
+            ("zones", c.zones),
+        )
+        for key, setting in gke_only:
+            if setting:
+                problems.append(
+                    Problem(
+                        f"cluster.{key}", f"only for provider gke (this cluster is {c.provider!r})"
+                    )
+                )
+    for i, pool in enumerate(cfg.node_pools):
+        at = f"nodePools[{i}]"
+        if gke:
+            if pool.nodes:
+                problems.append(
+                    Problem(
+                        f"{at}.nodes",
+                        "a GKE pool's nodes are created by the "
+                        "node pool; use zones, machineType, minNodes, maxNodes",
+                    )
+                )
+            required: tuple[tuple[str, object], ...] = (
+                ("machineType", pool.machine_type),
+                ("maxNodes", pool.max_nodes),
+            )
+            for key, setting in required:
+                if setting is None:
+                    problems.append(Problem(f"{at}.{key}", "required for a GKE node pool"))
+            for j, zone in enumerate(pool.zones):
+                if zone not in c.zones:
+                    problems.append(
+                        Problem(
+                            f"{at}.zones[{j}]",
+                            f"{zone!r} is not one of the cluster's zones: {', '.join(c.zones)}",
+                        )
+                    )
+            if pool.max_nodes is not None and pool.min_nodes > pool.max_nodes:
+                problems.append(
+                    Problem(
+                        f"{at}.minNodes", f"{pool.min_nodes} is above maxNodes {pool.max_nodes}"
+                    )
+                )
+            gpu = GPUS.get(pool.gpu)
+            if gpu is not None and gpu.gke_accelerator is None:
+                offered = sorted(k for k, g in GPUS.items() if g.gke_accelerator)
+                problems.append(
+                    Problem(
+                        f"{at}.gpu",
+                        f"GKE does not offer {pool.gpu!r}; GKE GPUs: {', '.join(offered)}",
+                    )
+                )
+        else:
+            if not pool.nodes:
+                problems.append(Problem(f"{at}.nodes", "name the existing nodes of this pool"))
+            if pool.cloud:
+                problems.append(
+                    Problem(
+                        at,
+                        "zones, machineType, minNodes and maxNodes are for "
+                        "GKE pools (cluster.provider: gke)",
+                    )
+                )
+    return problems
+
+
+def _check_dr(cfg: StackConfig) -> list[Problem]:
+    dr, problems = cfg.dr, []
+    if dr is None:
+        return []
+    if cfg.cluster.provider != "gke":
+        problems.append(
+            Problem("dr", "DR stacks are regional GKE clusters: set cluster.provider: gke")
+        )
+    if dr.role == "secondary":
+        if dr.peer_stack is None:
+            problems.append(
+                Problem(
+                    "dr.peerStack",
+                    "the secondary reads the primary's models "
+                    "through it: org/llm-platform/dr-primary",
+                )
+            )
+        if dr.dns is None:
+            problems.append(
+                Problem(
+                    "dr.dns",
+                    "the secondary owns the global DNS record (it "
+                    "must work while the primary region is down)",
+                )
+            )
+    elif dr.dns is not None:
+        problems.append(Problem("dr.dns", "belongs on the secondary stack, which switches it"))
+    if dr.dns and cfg.gateway.hostname and dr.dns.name != f"{cfg.gateway.hostname}.":
+        problems.append(
+            Problem(
+                "dr.dns.name",
+                f"{dr.dns.name!r} is not gateway.hostname "
+                f"{cfg.gateway.hostname!r} (plus the trailing dot)",
+            )
+        )
+    if cfg.gateway.tls.mode == "acme" and cfg.gateway.tls.solver != "dns01CloudDns":
+        problems.append(
+            Problem(
+                "gateway.tls.solver",
+                "a DR side must renew its certificate "
+                "while DNS points at the other region: use dns01CloudDns",
+            )
+        )
+    if cfg.autoscaling.scale_to_zero and not dr.standby:
+        problems.append(
+            Problem(
+                "autoscaling.scaleToZero",
+                "never on the active side of a DR pair: it must serve the moment traffic arrives",
+            )
+        )
+    return problems
+
+
 def _check_images(cfg: StackConfig) -> list[Problem]:
     if cfg.images.build and cfg.images.registry is None:
         return [
@@ -787,6 +1010,13 @@ def _check_gateway(cfg: StackConfig) -> list[Problem]:
             Problem(
                 "gateway.hostname",
                 f"TLS mode {gw.tls.mode!r} needs the hostname to put in the certificate",
+            )
+        )
+    if gw.tls.solver == "dns01CloudDns" and (cfg.dr is None or cfg.cluster.provider != "gke"):
+        problems.append(
+            Problem(
+                "gateway.tls.solver",
+                "dns01CloudDns is set up for GKE DR stacks (dr section); elsewhere use http01",
             )
         )
     if gw.tls.mode == "acme" and gw.tls.issuer_email is None:
@@ -889,7 +1119,7 @@ def parse(raw: dict[str, Any], source: str) -> StackConfig:
         problems += [_problem_from_pydantic(e) for e in exc.errors()]
         raise ConfigError(problems, source) from None
     problems += _check_references(cfg) + _check_observability(cfg) + _check_gateway(cfg)
-    problems += _check_images(cfg)
+    problems += _check_images(cfg) + _check_cluster(cfg) + _check_dr(cfg)
     problems += _check_targets(cfg.autoscaling.targets, "autoscaling.targets", "gpu")
     for i, m in enumerate(cfg.models):
         if m.autoscaling is not None and m.autoscaling.targets is not None:

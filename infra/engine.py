@@ -17,6 +17,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
 
+from infra.config import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_MASK = "[secret]"
 
@@ -116,8 +118,29 @@ class _RecordingMonitor(mocks.MockMonitor):
 class _Behaviour(mocks.Mocks):
     """Resources echo their inputs as state; invokes return nothing."""
 
+    def __init__(self, stack_references: dict[str, dict[str, Any]] | None = None) -> None:
+        self.stack_references = stack_references or {}
+
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = args.inputs["name"]
+            if name not in self.stack_references:
+                raise KeyError(f"no offline outputs for stack reference {name!r}")
+            return name, {
+                "name": name,
+                "outputs": self.stack_references[name],
+                "secretOutputNames": [],
+            }
+        if args.typ == "gcp:serviceaccount/account:Account":
+            state["email"] = (
+                f"{args.inputs['accountId']}@{args.inputs.get('project')}.iam.gserviceaccount.com"
+            )
+        if args.typ == "gcp:compute/address:Address":
+            # A documentation address (TEST-NET-3) standing in for the reserved IP.
+            seed = f"{args.name}/{args.inputs.get('region', '')}"
+            octet = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % 250 + 1
+            state["address"] = f"203.0.113.{octet}"
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = f"offline-{args.name}"  # deterministic stand-in
         if args.typ == "docker:index/image:Image":
@@ -138,27 +161,50 @@ def run(
     secret_keys: list[str],
     project: str = "llm-platform",
     sink: list[Recorded] | None = None,
+    stack_references: dict[str, dict[str, Any]] | None = None,
 ) -> RunResult:
     """Run `program` as a Pulumi program of `stack` with `config`; raise what it raises.
     Registrations are appended to `sink` as they happen (so a failed run shows them too)."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    monitor = _RecordingMonitor(_Behaviour(), sink if sink is not None else [])
+    # A ConfigError raised in an apply fails every Output that depends on it; report it once
+    # (the caller gets it), not once per abandoned future.
+    loop.set_exception_handler(_quiet_config_errors)
+    behaviour = _Behaviour(stack_references)
+    monitor = _RecordingMonitor(behaviour, sink if sink is not None else [])
     try:
         pulumi.runtime.set_mocks(
-            _Behaviour(), project=project, stack=stack, preview=False, monitor=monitor
+            behaviour, project=project, stack=stack, preview=False, monitor=monitor
         )
+        # Pulumi keeps pending outputs in process-wide state that set_mocks does not reset.
+        settings.SETTINGS.outputs = set()
         # set_mocks made a root stack; run_in_stack (what the language host uses) makes its own.
         settings.set_root_resource(None)  # type: ignore[arg-type]
         pulumi.runtime.set_all_config(config, secret_keys)
         loop.run_until_complete(pulumi.runtime.run_in_stack(program))
     finally:
-        # Monitor calls run in the loop's executor: stop its threads before the loop.
-        loop.run_until_complete(loop.shutdown_default_executor())
-        loop.close()
-        asyncio.set_event_loop(None)
+        _drain(loop)
     # Registration order is asynchronous; URN order is stable across runs.
     return RunResult(sorted(monitor.recorded, key=lambda r: r.urn), monitor.stack_outputs)
+
+
+def _quiet_config_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if not isinstance(context.get("exception"), ConfigError):
+        loop.default_exception_handler(context)
+
+
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a failed program left pending, stop the executor, close the loop."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    # Monitor calls run in the loop's executor: stop its threads before the loop.
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+    asyncio.set_event_loop(None)
+    settings.SETTINGS.outputs = set()
 
 
 def run_entry_point() -> None:

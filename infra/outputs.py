@@ -9,17 +9,24 @@ from infra.planning.budgets import budgets
 from infra.planning.capacity import PlatformPlan, ServingPlan
 
 
+def _replicas(plan: ServingPlan) -> str | int:
+    active: str | int = (
+        f"{plan.scaling.min_replicas}–{plan.scaling.max_replicas}"
+        if plan.scaling
+        else plan.model.replicas
+    )
+    if plan.standby_replicas is not None:
+        return f"{plan.standby_replicas} standby (active: {active})"
+    return active
+
+
 def capacity_summary(plan: ServingPlan) -> dict[str, Any]:
     mem = plan.memory
     return {
         "servedModelName": plan.model.served_name,
         "service": f"{plan.model.name}.{plan.model.namespace}.svc:{SERVER_PORT}",
         "device": plan.pool.gpu if plan.pool else "cpu",
-        "replicas": (
-            f"{plan.scaling.min_replicas}–{plan.scaling.max_replicas}"
-            if plan.scaling
-            else plan.model.replicas
-        ),
+        "replicas": _replicas(plan),
         "tensorParallel": plan.model.tensor_parallel,
         "maxModelLen": plan.max_model_len,
         "gpuMemoryUtilization": round(mem.utilization, 2) if plan.gpu else None,
@@ -59,7 +66,8 @@ def pool_summary(plan: PlatformPlan) -> dict[str, dict[str, Any]]:
     return {
         name: {
             "gpu": p.pool.gpu,
-            "shape": f"{len(p.pool.nodes)}×{p.pool.gpus_per_node}",
+            "shape": f"{len(p.nodes)}×{p.pool.gpus_per_node}"
+            + (" (at maxNodes)" if p.pool.cloud else ""),
             "timeSlices": p.time_slices,
             "used": f"{p.used_slots}/{p.slots}",
             "placement": "; ".join(f"{n}: {', '.join(r) or '-'}" for n, r in p.placement.items()),

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from tabulate import tabulate
 
-from infra.config import ConfigError, stack_file
+from infra.config import PROJECT, ConfigError, stack_file
 from infra.engine import PROJECT_ROOT, Recorded, RunResult, run, run_entry_point
 from infra.outputs import POOL_COLUMNS, TABLE_COLUMNS
 from infra.stack_file import read_stack_file
@@ -101,10 +101,30 @@ def plan_stack(stack: str, config_file: Path | None = None) -> RunResult:
     path = config_file or PROJECT_ROOT / stack_file(stack)
     label = str(config_file) if config_file else stack_file(stack)
     config, secret_keys = read_stack_file(path, label)
+    references = {}
+    peer = _peer_stack(config)
+    if peer is not None:
+        # Offline, a StackReference is answered by planning the peer's own stack file.
+        references[peer] = plan_stack(peer.rsplit("/", 1)[-1]).outputs
     try:
-        return run(run_entry_point, stack=stack, config=config, secret_keys=secret_keys)
+        return run(
+            run_entry_point,
+            stack=stack,
+            config=config,
+            secret_keys=secret_keys,
+            stack_references=references,
+        )
     except ConfigError as exc:
         raise ConfigError(exc.problems, label) from None
+
+
+def _peer_stack(config: dict[str, str]) -> str | None:
+    try:
+        dr = json.loads(config.get(f"{PROJECT}:dr", "null")) or {}
+    except json.JSONDecodeError:
+        return None  # the program reports the bad value
+    peer = dr.get("peerStack") if isinstance(dr, dict) else None
+    return peer if isinstance(peer, str) else None
 
 
 def report(result: RunResult) -> str:

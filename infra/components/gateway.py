@@ -44,11 +44,18 @@ def _key_of(client: str) -> Callable[[dict[str, Any]], str]:
     return lambda keys: str(keys[client])
 
 
+class Dns01(TypedDict):
+    project: str
+    account: pulumi.Output[str]  # Google service account e-mail (Workload Identity)
+
+
 class GatewayArgs(TypedDict):
     config: GatewayConfig
     routes: list[PublicRoute]
     clients: dict[str, int]  # client id -> key generation (bumping it rotates the key)
     provided_keys: pulumi.Output[Any] | None  # secret config map client -> key
+    address: pulumi.Input[str] | None  # a reserved static IP for the proxies' Service
+    dns01: Dns01 | None  # Cloud DNS project and the identity cert-manager uses for it
 
 
 class Gateway(pulumi.ComponentResource):
@@ -100,21 +107,24 @@ class Gateway(pulumi.ComponentResource):
                 ).result
         keys = declare(api_keys_secret(dict(self.api_keys)), child(ns))
 
-        proxy = declare(envoy_proxy(cfg), child(eg, ns))
+        proxy = declare(envoy_proxy(cfg, args["address"]), child(eg, ns))
         declare(gateway_class(), child(eg, proxy))
         gw = declare(gateway(cfg), child(eg, ns))
         declare(security_policy(cfg), child(gw, keys))
         declare(traffic_policy(cfg), child(gw))
         if cfg.tls.mode != "none":
             cm_ns = declare(namespace(CERT_MANAGER_NAMESPACE, "baseline", "tls"), child())
+            dns01 = args["dns01"]
             cert_manager = helm_release(
                 "cert-manager",
                 CHARTS["cert-manager"],
                 CERT_MANAGER_NAMESPACE,
-                cert_manager_values(),
+                cert_manager_values(dns01["account"] if dns01 else None),
                 child(cm_ns, eg),
             )
-            issuer = declare(cluster_issuer(cfg), child(cert_manager))
+            issuer = declare(
+                cluster_issuer(cfg, dns01["project"] if dns01 else None), child(cert_manager)
+            )
             declare(certificate(cfg), child(issuer, ns))
             declare(https_redirect(cfg), child(gw))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 
@@ -26,7 +26,8 @@ class ModelServerArgs(TypedDict):
     runtime_class: str | None
     has_hf_token: bool  # the namespace holds the hf-token Secret
     images: PodImages | None  # None: the catalog's pinned public images
-    model_source: str  # "hub", or gs://bucket/prefix of a snapshot
+    model_source: Any  # "hub", or gs://bucket/prefix of a snapshot (an Input)
+    service_account: str | None  # where pods read a snapshot bucket (Workload Identity)
 
 
 class ModelServer(pulumi.ComponentResource):
@@ -38,7 +39,9 @@ class ModelServer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.budgets = budgets(plan)
         images = args["images"] or default_images(plan)
-        needs: list[pulumi.Resource] = [declare(cache_claim(plan), child)]
+        needs: list[pulumi.Resource] = []
+        if not plan.cache_per_pod:
+            needs.append(declare(cache_claim(plan), child))
         if images.loader is None:
             needs.append(declare(loader_config_map(plan), child))
         self.deployment = declare(
@@ -49,6 +52,7 @@ class ModelServer(pulumi.ComponentResource):
                 has_hf_token=args["has_hf_token"],
                 images=images,
                 model_source=args["model_source"],
+                service_account=args["service_account"],
             ),
             pulumi.ResourceOptions(parent=self, depends_on=needs),
         )

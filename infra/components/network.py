@@ -13,6 +13,7 @@ from infra.manifests.network import logging_policies, serving_policies
 class NetworkPoliciesArgs(TypedDict):
     serving_namespaces: dict[str, list[pulumi.Resource]]  # namespace -> what creates it
     logging: pulumi.Resource | None  # the observability component, when logs are on
+    gke_metadata: bool  # pods reach GKE's metadata server (Workload Identity)
 
 
 class NetworkPolicies(pulumi.ComponentResource):
@@ -21,7 +22,7 @@ class NetworkPolicies(pulumi.ComponentResource):
     ) -> None:
         super().__init__("llm-platform:security:NetworkPolicies", name, None, opts)
         for ns, created in args["serving_namespaces"].items():
-            for policy in serving_policies(ns):
+            for policy in serving_policies(ns, args["gke_metadata"]):
                 declare(policy, pulumi.ResourceOptions(parent=self, depends_on=created))
         if args["logging"] is not None:
             for policy in logging_policies():

@@ -40,6 +40,7 @@ class ObservabilityArgs(TypedDict):
     serving_namespaces: list[str]
     runtime_class: str | None
     gpu_runtime: pulumi.Resource | None  # creates the gpu-system namespace
+    gke: bool  # GKE installs the NVIDIA driver under /home/kubernetes/bin/nvidia
 
 
 class Observability(pulumi.ComponentResource):
@@ -100,7 +101,9 @@ class Observability(pulumi.ComponentResource):
                 "dcgm-exporter",
                 CHARTS["dcgm-exporter"],
                 GPU_NAMESPACE,
-                dcgm_exporter_values(args["gpu_pools"], gpus, args["runtime_class"]),
+                dcgm_exporter_values(
+                    args["gpu_pools"], gpus, args["runtime_class"], gke=args["gke"]
+                ),
                 child(*deps),
             )
 

@@ -89,8 +89,9 @@ def scaled_object(plan: ServingPlan, budgets: Budgets) -> Manifest:
         },
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": m.name},
-            "minReplicaCount": scaling.min_replicas,
-            "maxReplicaCount": scaling.max_replicas,
+            # A DR standby keeps its warm minimum; the flip to active restores the bounds.
+            "minReplicaCount": plan.standby_replicas or scaling.min_replicas,
+            "maxReplicaCount": plan.standby_replicas or scaling.max_replicas,
             "pollingInterval": scaling.polling_interval_seconds,
             "cooldownPeriod": scaling.cooldown_seconds,
             "advanced": {

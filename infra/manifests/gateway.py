@@ -108,8 +108,9 @@ def ai_gateway_values() -> Manifest:
     return {"controller": {"resources": CONTROLLER_RESOURCES}}
 
 
-def cert_manager_values() -> Manifest:
-    return {
+def cert_manager_values(dns01_account: Any = None) -> Manifest:
+    """`dns01_account`: the Google service account cert-manager acts as for Cloud DNS."""
+    values: Manifest = {
         "crds": {"enabled": True},
         # HTTP-01 challenges are answered through our Gateway (an HTTPRoute per challenge).
         "config": {
@@ -119,16 +120,24 @@ def cert_manager_values() -> Manifest:
         },
         "resources": CONTROLLER_RESOURCES,
     }
+    if dns01_account is not None:
+        values["serviceAccount"] = {
+            "annotations": {"iam.gke.io/gcp-service-account": dns01_account}
+        }
+    return values
 
 
 # --------------------------------------------------------------------------- Gateway
 
 
-def envoy_proxy(gw: GatewayConfig) -> Manifest:
+def envoy_proxy(gw: GatewayConfig, address: Any = None) -> Manifest:
     kubernetes: Manifest = {
         "envoyDeployment": {"replicas": gw.replicas, "container": {"resources": PROXY_RESOURCES}},
         "envoyService": {"name": PROXY_SERVICE, "type": gw.service_type},
     }
+    if address is not None:
+        # DR: DNS points at this reserved address, so it must not change with the Service.
+        kubernetes["envoyService"]["loadBalancerIP"] = address
     if gw.replicas > 1:
         kubernetes["envoyPDB"] = {"minAvailable": 1}
     return {
@@ -216,30 +225,34 @@ def https_redirect(gw: GatewayConfig) -> Manifest:
     }
 
 
-def cluster_issuer(gw: GatewayConfig) -> Manifest:
+def _solver(gw: GatewayConfig, dns_project: str | None) -> Manifest:
+    if gw.tls.solver == "dns01CloudDns":
+        return {"dns01": {"cloudDNS": {"project": dns_project}}}
+    return {
+        "http01": {
+            "gatewayHTTPRoute": {
+                "parentRefs": [
+                    {
+                        "group": GATEWAY_API,
+                        "kind": "Gateway",
+                        "name": GATEWAY,
+                        "namespace": GATEWAY_NAMESPACE,
+                        "sectionName": "http",
+                    }
+                ]
+            }
+        }
+    }
+
+
+def cluster_issuer(gw: GatewayConfig, dns_project: str | None = None) -> Manifest:
     if gw.tls.mode == "acme":
         spec: Manifest = {
             "acme": {
                 "server": gw.tls.acme_server,
                 "email": gw.tls.issuer_email,
                 "privateKeySecretRef": {"name": f"{ISSUER}-acme-account"},
-                "solvers": [
-                    {
-                        "http01": {
-                            "gatewayHTTPRoute": {
-                                "parentRefs": [
-                                    {
-                                        "group": GATEWAY_API,
-                                        "kind": "Gateway",
-                                        "name": GATEWAY,
-                                        "namespace": GATEWAY_NAMESPACE,
-                                        "sectionName": "http",
-                                    }
-                                ]
-                            }
-                        }
-                    }
-                ],
+                "solvers": [_solver(gw, dns_project)],
             }
         }
     else:

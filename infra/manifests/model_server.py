@@ -193,9 +193,31 @@ def _server(plan: ServingPlan, budgets: Budgets, server_image: Any) -> Manifest:
     }
 
 
+def _cache_volume(plan: ServingPlan) -> Manifest:
+    if not plan.cache_per_pod:
+        return {
+            "name": "model-cache",
+            "persistentVolumeClaim": {"claimName": cache_claim_name(plan)},
+        }
+    # Cloud pools span zones: each pod gets its own disk, filled from the snapshot bucket
+    # (a zonal disk cannot follow a replica to another zone, and RWX is not needed).
+    claim: Manifest = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": gib(plan.cache_size_gib)}},
+    }
+    if plan.model.cache.storage_class:
+        claim["storageClassName"] = plan.model.cache.storage_class
+    return {
+        "name": "model-cache",
+        "ephemeral": {
+            "volumeClaimTemplate": {"metadata": {"labels": object_labels(plan)}, "spec": claim}
+        },
+    }
+
+
 def _volumes(plan: ServingPlan, images: PodImages) -> list[Manifest]:
     volumes: list[Manifest] = [
-        {"name": "model-cache", "persistentVolumeClaim": {"claimName": cache_claim_name(plan)}},
+        _cache_volume(plan),
         {"name": "scratch", "emptyDir": {"sizeLimit": gib(SCRATCH_GIB)}},
     ]
     if images.loader is None:
@@ -219,8 +241,11 @@ def deployment(
     runtime_class: str | None,
     has_hf_token: bool,
     images: PodImages | None = None,
-    model_source: str = "hub",
+    model_source: Any = "hub",
+    service_account: str | None = None,
 ) -> Manifest:
+    """`model_source`: "hub" or gs://… (an Input); `service_account`: the pod's identity
+    where it reads a snapshot bucket (Workload Identity)."""
     m = plan.model
     images = images or default_images(plan)
     pod: Manifest = {
@@ -232,20 +257,35 @@ def deployment(
         "containers": [_server(plan, budgets, images.server)],
         "volumes": _volumes(plan, images),
     }
+    if service_account:
+        pod["serviceAccountName"] = service_account
     if plan.pool is not None:
         pod["nodeSelector"] = node_selector(plan.pool)
         pod["tolerations"] = tolerations(plan.pool)
         if runtime_class:
             pod["runtimeClassName"] = runtime_class
-        if len(plan.pool.nodes) > 1:
-            pod["topologySpreadConstraints"] = [
+        spread = []
+        if plan.zones:
+            # Even over zones, strictly: the zone-loss check counts on it.
+            spread.append(
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "topology.kubernetes.io/zone",
+                    "whenUnsatisfiable": "DoNotSchedule",
+                    "labelSelector": {"matchLabels": pod_selector(plan)},
+                }
+            )
+        if plan.zones or len(plan.pool.nodes) > 1:
+            spread.append(
                 {
                     "maxSkew": 1,
                     "topologyKey": "kubernetes.io/hostname",
                     "whenUnsatisfiable": "ScheduleAnyway",
                     "labelSelector": {"matchLabels": pod_selector(plan)},
                 }
-            ]
+            )
+        if spread:
+            pod["topologySpreadConstraints"] = spread
     spec: Manifest = {
         "revisionHistoryLimit": 3,
         "selector": {"matchLabels": pod_selector(plan)},
@@ -266,7 +306,7 @@ def deployment(
     }
     if plan.scaling is None:
         # Under autoscaling KEDA owns the count; a fixed value here would fight it.
-        spec["replicas"] = m.replicas
+        spec["replicas"] = plan.standby_replicas or m.replicas
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

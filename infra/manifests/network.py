@@ -49,9 +49,14 @@ def _tcp(port: int) -> Manifest:
     return {"protocol": "TCP", "port": port}
 
 
-def serving_policies(namespace: str) -> list[Manifest]:
+# GKE's metadata server (Workload Identity tokens for the snapshot bucket).
+GKE_METADATA = [("169.254.169.254/32", 80), ("169.254.169.252/32", 988)]
+
+
+def serving_policies(namespace: str, gke_metadata: bool = False) -> list[Manifest]:
     vllm = {"matchLabels": VLLM_PODS}
-    return [
+    loaders = {"matchLabels": {"app.kubernetes.io/name": APP}}  # servers and snapshot jobs
+    policies = [
         _policy(
             "default-deny", namespace, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
         ),
@@ -100,7 +105,7 @@ def serving_policies(namespace: str) -> list[Manifest]:
             "allow-model-download",
             namespace,
             {
-                "podSelector": vllm,
+                "podSelector": loaders,
                 "policyTypes": ["Egress"],
                 "egress": [
                     {
@@ -111,6 +116,22 @@ def serving_policies(namespace: str) -> list[Manifest]:
             },
         ),
     ]
+    if gke_metadata:
+        policies.append(
+            _policy(
+                "allow-metadata-server",
+                namespace,
+                {
+                    "podSelector": loaders,
+                    "policyTypes": ["Egress"],
+                    "egress": [
+                        {"to": [{"ipBlock": {"cidr": cidr}}], "ports": [_tcp(port)]}
+                        for cidr, port in GKE_METADATA
+                    ],
+                },
+            )
+        )
+    return policies
 
 
 def logging_policies() -> list[Manifest]:

@@ -28,6 +28,7 @@ LOGGING_NAMESPACE = "logging"
 KPS_NAME = "kps"  # kube-prometheus-stack fullnameOverride: services are kps-prometheus, …
 PROMETHEUS_URL = f"http://{KPS_NAME}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
 LOKI_NAME = "loki"
+GKE_NVIDIA_DIR = "/home/kubernetes/bin/nvidia"
 LOKI_URL = f"http://{LOKI_NAME}.{LOGGING_NAMESPACE}.svc:3100"
 GRAFANA_NAME = "grafana"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
@@ -155,7 +156,7 @@ def kube_prometheus_stack_values(obs: ObservabilityConfig) -> Manifest:
 
 
 def dcgm_exporter_values(
-    pools: Iterable[str], gpus: Iterable[GpuSpec], runtime_class: str | None
+    pools: Iterable[str], gpus: Iterable[GpuSpec], runtime_class: str | None, gke: bool = False
 ) -> Manifest:
     """One exporter on every GPU pool; it emits only fields every GPU family there has
     (asking an RTX card for DCGM_FI_PROF_* fails)."""
@@ -186,6 +187,15 @@ def dcgm_exporter_values(
         ],
         "resources": SIZES["dcgm-exporter"],
     }
+    if gke:
+        # GKE installs the driver on the host, not in containers that request no GPU.
+        values["extraHostVolumes"] = [
+            {"name": "nvidia-install-dir-host", "hostPath": GKE_NVIDIA_DIR}
+        ]
+        values["extraVolumeMounts"] = [
+            {"name": "nvidia-install-dir-host", "mountPath": "/usr/local/nvidia", "readOnly": True}
+        ]
+        values["extraEnv"] = [{"name": "LD_LIBRARY_PATH", "value": "/usr/local/nvidia/lib64"}]
     if runtime_class:
         values["runtimeClassName"] = runtime_class
     return values

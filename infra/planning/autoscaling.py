@@ -19,6 +19,7 @@ class ScalingPlan:
     min_replicas: int
     max_replicas: int
     max_path: str  # the config key that set (or should set) the maximum
+    min_path: str  # the config key that set the minimum
     targets: dict[str, float]
     polling_interval_seconds: int
     cooldown_seconds: int
@@ -39,6 +40,14 @@ def _effective(
     )
     targets = own.targets if own and own.targets is not None else top.targets
     return enabled, low, high, path, targets
+
+
+def _min_path(cfg: StackConfig, i: int, m: ModelConfig) -> str:
+    if m.autoscaling is not None and m.autoscaling.min_replicas is not None:
+        return f"models[{i}].autoscaling.minReplicas"
+    if cfg.autoscaling.min_replicas is not None:
+        return "autoscaling.minReplicas"
+    return f"models[{i}].replicas"
 
 
 def resolve_scaling(
@@ -125,6 +134,7 @@ def resolve_scaling(
             minimum,
             high,
             path,
+            _min_path(cfg, i, m),
             dict(targets),
             cfg.autoscaling.polling_interval_seconds,
             cfg.autoscaling.cooldown_seconds,

@@ -32,7 +32,14 @@ from infra.catalog.vllm import (
     SHM_PER_PEER_GIB,
     WEIGHT_OVERHEAD_GIB,
 )
-from infra.config import ConfigError, ModelConfig, NodePoolConfig, Problem, StackConfig
+from infra.config import (
+    ConfigError,
+    ModelConfig,
+    NodePoolConfig,
+    Problem,
+    StackConfig,
+    pool_zones,
+)
 from infra.planning.autoscaling import ScalingPlan, resolve_scaling
 
 # Utilization is rounded down to this step when divided among GPU sharers.
@@ -92,6 +99,18 @@ class ServingPlan:
     weights_on_disk_bytes: int
     cache_size_gib: int
     scaling: ScalingPlan | None = None  # None: a fixed number of replicas
+    zones: tuple[str, ...] = ()  # a cloud pool's zones; empty on-prem
+    standby_replicas: int | None = None  # DR standby side: the warm minimum it runs
+
+    @property
+    def active_replicas(self) -> int:
+        """What the model serves with when active: the fixed count or the autoscaling floor."""
+        return self.scaling.min_replicas if self.scaling else self.model.replicas
+
+    @property
+    def cache_per_pod(self) -> bool:
+        """Cloud pools: each pod loads its own cache (from the snapshot bucket)."""
+        return bool(self.zones)
 
     @property
     def max_replicas(self) -> int:
@@ -116,6 +135,8 @@ class ServingPlan:
     def cache_access_mode(self) -> str:
         """One cache volume per model: RWO while every replica lands on one node."""
         one_node = (len(self.pool.nodes) == 1) if self.pool else self.max_replicas == 1
+        if self.cache_per_pod:
+            one_node = True
         return "ReadWriteOnce" if one_node else "ReadWriteMany"
 
     @property
@@ -131,12 +152,13 @@ class PoolPlan:
     pool: NodePoolConfig
     gpu: GpuSpec
     time_slices: int  # replicas per GPU advertised by the device plugin (1 = exclusive)
+    nodes: list[str] = field(default_factory=list)  # existing nodes, or a cloud pool's slots
     placement: dict[str, list[str]] = field(default_factory=dict)  # node -> replica ids
     free_slots: dict[str, int] = field(default_factory=dict)  # node -> unused nvidia.com/gpu
 
     @property
     def slots(self) -> int:
-        return len(self.pool.nodes) * self.pool.gpus_per_node * self.time_slices
+        return len(self.nodes) * self.pool.gpus_per_node * self.time_slices
 
     @property
     def used_slots(self) -> int:
@@ -449,6 +471,7 @@ def _gpu_fit(
 
 def _place(
     pools: dict[str, NodePoolConfig],
+    node_names: dict[str, list[str]],
     plans: list[ServingPlan],
     slices: dict[str, int],
     out: _Problems,
@@ -458,8 +481,9 @@ def _place(
     result: dict[str, PoolPlan] = {}
     for name, pool in pools.items():
         gpu = GPUS[pool.gpu]
-        free = {node: pool.gpus_per_node * slices[name] for node in pool.nodes}
-        placement: dict[str, list[str]] = {node: [] for node in pool.nodes}
+        nodes = node_names[name]
+        free = {node: pool.gpus_per_node * slices[name] for node in nodes}
+        placement: dict[str, list[str]] = {node: [] for node in nodes}
         on_pool = [p for p in plans if p.pool is not None and p.pool.name == name]
         demands = sorted(
             ((p.gpu_request, p.model.name, r) for p in on_pool for r in range(p.max_replicas)),
@@ -467,14 +491,14 @@ def _place(
         )
         unplaced: dict[str, int] = {}
         for need, model, replica in demands:
-            node = next((n for n in pool.nodes if free[n] >= need), None)
+            node = next((n for n in nodes if free[n] >= need), None)
             if node is None:
                 unplaced[model] = unplaced.get(model, 0) + 1
                 continue
             free[node] -= need
             placement[node].append(f"{model}/{replica}")
         if unplaced:
-            capacity = len(pool.nodes) * pool.gpus_per_node
+            capacity = len(nodes) * pool.gpus_per_node
             asks = ", ".join(f"{p.model.name} {p.max_replicas}×{p.gpu_request}" for p in on_pool)
             by_name = {p.model.name: p for p in on_pool}
             unit = f" GPU slices ({slices[name]} per GPU)" if slices[name] > 1 else " GPUs"
@@ -483,10 +507,10 @@ def _place(
                 out.add(
                     scaling.max_path if scaling else f"models[{index[model]}].replicas",
                     f"{count} replica(s) of {model!r} do not fit on pool {name!r}: it has "
-                    f"{capacity * slices[name]}{unit} ({len(pool.nodes)} node(s) × "
+                    f"{capacity * slices[name]}{unit} ({len(nodes)} node(s) × "
                     f"{pool.gpus_per_node}), the models on it ask for {asks}",
                 )
-        result[name] = PoolPlan(pool, gpu, slices[name], placement, free)
+        result[name] = PoolPlan(pool, gpu, slices[name], nodes, placement, free)
     return result
 
 
@@ -516,6 +540,42 @@ def _rollout(plan: ServingPlan, pools: dict[str, PoolPlan]) -> Rollout:
     if any(f >= plan.gpu_request for f in free.values()):
         return Rollout(max_surge=1, max_unavailable=0)
     return Rollout(max_surge=0, max_unavailable=1)
+
+
+def pool_node_names(cfg: StackConfig, pool: NodePoolConfig) -> list[str]:
+    """Existing nodes; for a cloud pool, its node slots at maxNodes, zone by zone in turn
+    (so first-fit placement spreads like the zone topology constraint does)."""
+    if not pool.cloud:
+        return list(pool.nodes)
+    zones = pool_zones(cfg, pool)
+    return [f"{zone}/{i}" for i in range(pool.max_nodes or 0) for zone in zones]
+
+
+def _zone_loss(plans: list[ServingPlan], index: dict[str, int]) -> list[Problem]:
+    """Losing any one zone must leave at least ⌈2/3⌉ of each model's serving replicas,
+    with replicas spread evenly over the pool's zones (the topology constraint). Room for
+    the spread needs no check of its own: placement fills every zone's slots alike."""
+    problems = []
+    for p in plans:
+        if not p.zones or p.pool is None:
+            continue
+        replicas, zones = p.active_replicas, len(p.zones)
+        lost = math.ceil(replicas / zones)  # the fullest zone under an even spread
+        needed = math.ceil(2 * replicas / 3)
+        if replicas - lost < needed:
+            path = p.scaling.min_path if p.scaling else f"models[{index[p.model.name]}].replicas"
+            problems.append(
+                Problem(
+                    path,
+                    (
+                        f"{replicas} replica(s) of {p.model.name!r} over {zones} zone(s) "
+                        f"({', '.join(p.zones)}): losing one zone leaves {replicas - lost}, fewer "
+                        f"than ⌈2/3 × {replicas}⌉ = {needed}; spread pool {p.pool.name!r} over 3+ "
+                        "zones with at least one replica in each"
+                    ),
+                )
+            )
+    return problems
 
 
 def cache_size_gib(model: ModelConfig, on_disk: int) -> int:
@@ -593,14 +653,26 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
         )
     if out.items:
         raise ConfigError(out.items, source)
-    gpu_slots = {n: len(p.nodes) * p.gpus_per_node * slices[n] for n, p in pools.items()}
+    node_names = {p.name: pool_node_names(cfg, p) for p in cfg.node_pools}
+    gpu_slots = {n: len(node_names[n]) * p.gpus_per_node * slices[n] for n, p in pools.items()}
     scaling, problems = resolve_scaling(
         cfg, gpu_slots, {p.model.name: p.gpu_request for p in plans}
     )
     if problems:
         raise ConfigError(problems, source)
-    plans = [replace(p, scaling=scaling.get(p.model.name)) for p in plans]
-    pool_plans = _place(pools, plans, slices, out, index)
+    standby = cfg.dr.standby_replicas if cfg.dr is not None and cfg.dr.standby else None
+    plans = [
+        replace(
+            p,
+            scaling=scaling.get(p.model.name),
+            standby_replicas=standby,
+            zones=tuple(pool_zones(cfg, p.pool)) if p.pool and p.pool.cloud else (),
+        )
+        for p in plans
+    ]
+    pool_plans = _place(pools, node_names, plans, slices, out, index)
+    for problem in _zone_loss(plans, index):
+        out.add(*problem)
     if out.items:
         raise ConfigError(out.items, source)
     return PlatformPlan([replace(p, rollout=_rollout(p, pool_plans)) for p in plans], pool_plans)

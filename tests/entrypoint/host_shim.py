@@ -8,6 +8,7 @@ Usage: python tests/entrypoint/host_shim.py STACK
 
 import asyncio
 import json
+import os
 import runpy
 import sys
 from pathlib import Path
@@ -16,9 +17,19 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks, settings
 
+# Outputs of other stacks, as a backend would serve them to a StackReference (JSON file).
+REFERENCES = (
+    json.loads(Path(os.environ["SHIM_STACK_REFERENCES"]).read_text())
+    if os.environ.get("SHIM_STACK_REFERENCES")
+    else {}
+)
+
 
 class Echo(mocks.Mocks):
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, object]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = args.inputs["name"]
+            return name, {"name": name, "outputs": REFERENCES[name], "secretOutputNames": []}
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, object], list[tuple[str, str]]]:

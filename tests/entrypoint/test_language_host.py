@@ -1,6 +1,7 @@
 """`pulumi up` runs infra/ through the Python language host: the same path must work here."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,12 +9,15 @@ from pathlib import Path
 import pytest
 
 from infra.engine import PROJECT_ROOT
-from tests.helpers import STACKS
+from tests.helpers import STACKS, planned
 
 SHIM = Path(__file__).with_name("host_shim.py")
 
 
-def host(stack: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str]:
+def host(
+    stack: str, cwd: Path = PROJECT_ROOT, references: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SHIM_STACK_REFERENCES": str(references)} if references else None
     return subprocess.run(
         [sys.executable, str(SHIM), stack],
         cwd=cwd,
@@ -21,12 +25,18 @@ def host(stack: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[st
         text=True,
         timeout=120,
         check=False,
+        env=env,
     )
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_infra_runs_as_the_language_host_runs_it(stack: str) -> None:
-    done = host(stack)
+def test_infra_runs_as_the_language_host_runs_it(stack: str, tmp_path: Path) -> None:
+    # A secondary DR stack reads its primary: serve the primary's planned outputs.
+    references = tmp_path / "references.json"
+    references.write_text(
+        json.dumps({"acme/llm-platform/dr-primary": planned("dr-primary").outputs})
+    )
+    done = host(stack, references=references)
     assert done.returncode == 0, done.stderr
     types = set(json.loads(done.stdout))
     assert "llm-platform:platform:Platform" in types

@@ -1,0 +1,240 @@
+"""Failover: what makes two regional stacks one service. Both sides: the model loader's
+cloud identity and a static gateway address. Primary: the multi-region snapshot bucket and
+the Jobs that fill it. Secondary: the StackReference check (same models, same bits) and the
+global DNS record, switched by `dr.active` and health-checked."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict, cast
+
+import pulumi
+import pulumi_gcp as gcp
+
+from infra.components.declare import declare
+from infra.config import ConfigError, StackConfig, stack_file
+from infra.manifests.failover import (
+    LOADER_SERVICE_ACCOUNT,
+    loader_service_account,
+    snapshot_job,
+    snapshot_url,
+)
+from infra.manifests.gateway import CERT_MANAGER_NAMESPACE
+from infra.manifests.model_server import PodImages, default_images
+from infra.planning.capacity import ServingPlan
+from infra.planning.dr import compare_with_primary, published_models
+
+GATEWAY_PORT = 443
+# External-endpoint health checks for Cloud DNS probe from exactly three source regions.
+HEALTH_CHECK_REGIONS = ["us-east4", "europe-west1", "asia-southeast1"]
+
+
+class FailoverArgs(TypedDict):
+    config: StackConfig
+    stack: str
+    models: list[ServingPlan]
+    namespaces: dict[str, list[pulumi.Resource]]
+    images: dict[str, PodImages]  # model name -> what its pods run
+    digests: dict[str, pulumi.Output[str]]  # primary: the images it built, published
+
+
+def _snapshot_of(bucket: pulumi.Output[str], plan: ServingPlan) -> pulumi.Output[str]:
+    return bucket.apply(lambda b: snapshot_url(b, plan))
+
+
+def _member(email: pulumi.Output[str]) -> pulumi.Output[str]:
+    return email.apply(lambda e: f"serviceAccount:{e}")
+
+
+class Failover(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: FailoverArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("llm-platform:dr:Failover", name, None, opts)
+        cfg, stack = args["config"], args["stack"]
+        dr, cluster = cfg.dr, cfg.cluster
+        assert dr is not None and cluster.project and cluster.region  # validated by config
+        project = cluster.project
+        child = pulumi.ResourceOptions(parent=self)
+
+        loader = gcp.serviceaccount.Account(
+            "model-loader",
+            project=project,
+            account_id=f"{stack}-loader"[:30],
+            display_name=f"llm-platform {stack} model loader",
+            opts=child,
+        )
+        self.service_accounts: list[pulumi.Resource] = []
+        for ns, created in args["namespaces"].items():
+            self.service_accounts.append(
+                declare(
+                    loader_service_account(ns, loader.email),
+                    pulumi.ResourceOptions(parent=self, depends_on=created),
+                )
+            )
+            gcp.serviceaccount.IAMMember(
+                f"workload-identity-{ns}",
+                service_account_id=loader.name,
+                role="roles/iam.workloadIdentityUser",
+                member=f"serviceAccount:{project}.svc.id.goog[{ns}/{LOADER_SERVICE_ACCOUNT}]",
+                opts=child,
+            )
+
+        # The gateway keeps one address for its life: DNS points at it.
+        self.gateway_address: pulumi.Output[str] = gcp.compute.Address(
+            "gateway", project=project, region=cluster.region, address_type="EXTERNAL", opts=child
+        ).address
+
+        # cert-manager answers ACME DNS-01 challenges in Cloud DNS as this account.
+        self.dns01_account: pulumi.Output[str] | None = None
+        if cfg.gateway.tls.solver == "dns01CloudDns":
+            certs = gcp.serviceaccount.Account(
+                "cert-manager",
+                project=project,
+                account_id=f"{stack}-certs"[:30],
+                display_name=f"llm-platform {stack} cert-manager DNS-01",
+                opts=child,
+            )
+            gcp.projects.IAMMember(
+                "cert-manager-dns",
+                project=project,
+                role="roles/dns.admin",
+                member=_member(certs.email),
+                opts=child,
+            )
+            gcp.serviceaccount.IAMMember(
+                "cert-manager-workload-identity",
+                service_account_id=certs.name,
+                role="roles/iam.workloadIdentityUser",
+                member=f"serviceAccount:{project}.svc.id.goog[{CERT_MANAGER_NAMESPACE}/"
+                "cert-manager]",
+                opts=child,
+            )
+            self.dns01_account = certs.email
+
+        self.waits: dict[str, list[pulumi.Resource]] = {p.model.name: [] for p in args["models"]}
+        if dr.role == "primary":
+            bucket = gcp.storage.Bucket(
+                "model-snapshots",
+                project=project,
+                name=f"{project}-{stack}-models",
+                location=dr.snapshot_location,  # multi-region: readable from both sides
+                uniform_bucket_level_access=True,
+                public_access_prevention="enforced",
+                versioning={"enabled": True},
+                opts=child,
+            )
+            writer = gcp.storage.BucketIAMMember(
+                "loader-writes",
+                bucket=bucket.name,
+                role="roles/storage.objectAdmin",
+                member=_member(loader.email),
+                opts=child,
+            )
+            self.bucket: pulumi.Output[str] = bucket.name
+            for plan in args["models"]:
+                job = declare(
+                    snapshot_job(
+                        plan,
+                        args["images"].get(plan.model.name, default_images(plan)),
+                        _snapshot_of(bucket.name, plan),
+                    ),
+                    pulumi.ResourceOptions(
+                        parent=self, depends_on=[writer, *self.service_accounts]
+                    ),
+                )
+                # Pods load from the bucket: they wait until their revision is in it.
+                self.waits[plan.model.name].append(job)
+            self.manifest: pulumi.Output[Any] = pulumi.Output.all(
+                bucket.name, self.gateway_address, args["digests"]
+            ).apply(
+                lambda v: {
+                    "models": published_models(cfg),
+                    "snapshotBucket": v[0],
+                    "gatewayAddress": v[1],
+                    "region": cluster.region,
+                    "imagesBuilt": cfg.images.build,
+                    "images": v[2],
+                }
+            )
+        else:
+            assert dr.peer_stack is not None and dr.dns is not None
+            primary = pulumi.StackReference(dr.peer_stack, opts=child)
+            source = stack_file(stack)
+
+            def checked(manifest: Any) -> dict[str, Any]:
+                problems = compare_with_primary(cfg, manifest or {})
+                if problems:
+                    raise ConfigError(problems, source)
+                return dict(manifest)
+
+            self.manifest = primary.get_output("drManifest").apply(checked)
+            self.bucket = self.manifest.apply(lambda m: str(m["snapshotBucket"]))
+            gcp.storage.BucketIAMMember(
+                "loader-reads",
+                bucket=self.bucket,
+                role="roles/storage.objectViewer",
+                member=_member(loader.email),
+                opts=child,
+            )
+            self._dns(cfg, project)
+        self.register_outputs({"gatewayAddress": self.gateway_address})
+
+    def image(self, key: str) -> pulumi.Output[str]:
+        """An image the primary built (a secondary with images.build runs the same digests)."""
+        return self.manifest.apply(lambda m: str(m["images"][key]))
+
+    def model_source(self, plan: ServingPlan) -> pulumi.Output[str]:
+        return _snapshot_of(self.bucket, plan)
+
+    def _dns(self, cfg: StackConfig, project: str) -> None:
+        """Failover routing: the active side answers while its gateway is healthy; Cloud DNS
+        hands out the other side when it is not. `dr.active` picks which is which."""
+        dr = cfg.dr
+        assert dr is not None and dr.dns is not None
+        child = pulumi.ResourceOptions(parent=self)
+        check = gcp.compute.HealthCheck(
+            "gateway",
+            project=project,
+            tcp_health_check={"port": GATEWAY_PORT},
+            source_regions=HEALTH_CHECK_REGIONS,
+            check_interval_sec=10,
+            timeout_sec=5,
+            opts=child,
+        )
+        primary_ip = self.manifest.apply(lambda m: str(m["gatewayAddress"]))
+        primary_region = self.manifest.apply(lambda m: str(m["region"]))
+        own_ip: pulumi.Output[str] = self.gateway_address
+        own_region: pulumi.Input[str] = cfg.cluster.region or ""
+        active_ip: pulumi.Input[str]
+        standby_ip: pulumi.Input[str]
+        standby_region: pulumi.Input[str]
+        if dr.active == "primary":
+            active_ip, standby_ip, standby_region = primary_ip, own_ip, own_region
+        else:
+            active_ip, standby_ip, standby_region = own_ip, primary_ip, primary_region
+        gcp.dns.RecordSet(
+            "endpoint",
+            project=project,
+            managed_zone=dr.dns.managed_zone,
+            name=dr.dns.name,
+            type="A",
+            ttl=dr.dns.ttl,
+            routing_policy=cast(
+                Any,
+                {
+                    "health_check": check.id,
+                    "primary_backup": {
+                        "primary": {"external_endpoints": [active_ip]},
+                        "backup_geos": [
+                            {
+                                "location": standby_region,
+                                "rrdatas": [standby_ip],
+                                "health_checked_targets": {"external_endpoints": [standby_ip]},
+                            }
+                        ],
+                        "trickle_ratio": 0.0,
+                    },
+                },
+            ),
+            opts=child,
+        )
