@@ -20,9 +20,9 @@ $(VENV)/.installed: pyproject.toml
 test: lint pytest  ## everything CI runs: ruff, mypy, the test suite
 
 lint: setup  ## ruff and mypy
-	$(BIN)/ruff check infra model_loader tests
-	$(BIN)/ruff format --check infra model_loader tests
-	$(BIN)/mypy infra model_loader tests
+	$(BIN)/ruff check infra model_loader policies tests
+	$(BIN)/ruff format --check infra model_loader policies tests
+	$(BIN)/mypy infra model_loader policies tests
 
 pytest: setup  ## the test suite only
 	$(BIN)/pytest

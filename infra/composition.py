@@ -16,7 +16,7 @@ from infra.components.declare import declare
 from infra.components.failover import Failover
 from infra.components.gateway import Gateway
 from infra.components.gpu_runtime import GpuRuntime
-from infra.components.images import BUILDS, Images
+from infra.components.images import Images
 from infra.components.model_server import ModelServer
 from infra.components.network import NetworkPolicies
 from infra.components.node_pools import GkeGpuNodePool, GpuNodePool
@@ -29,7 +29,13 @@ from infra.manifests.model_server import HF_TOKEN_KEY, HF_TOKEN_SECRET, PodImage
 from infra.planning.capacity import PlatformPlan
 from infra.planning.routing import public_routes
 
-BUILD_KEYS = list(BUILDS)
+
+def image_keys(plan: PlatformPlan) -> list[str]:
+    """The images a stack's models need: the loader, and the GPU and/or CPU server."""
+    keys = ["model-loader"]
+    keys += ["vllm"] if any(p.gpu is not None for p in plan.models) else []
+    keys += ["vllm-cpu"] if any(p.gpu is None for p in plan.models) else []
+    return keys
 
 
 class PlatformArgs(TypedDict):
@@ -152,7 +158,7 @@ class Platform(pulumi.ComponentResource):
             )
             if secondary and cfg.images.build:
                 # The primary's digests: both sides serve identical bits.
-                primary_images = {k: self.failover.image(k) for k in BUILD_KEYS}
+                primary_images = {k: self.failover.image(k) for k in image_keys(plan)}
                 images = self._pod_images(plan, primary_images)
 
         # ---- models
@@ -260,10 +266,7 @@ class Platform(pulumi.ComponentResource):
         """Build and push our images when the stack asks for it."""
         if not cfg.images.build:
             return None
-        wanted = ["model-loader"]
-        wanted += ["vllm"] if any(p.gpu is not None for p in plan.models) else []
-        wanted += ["vllm-cpu"] if any(p.gpu is None for p in plan.models) else []
-        return Images("images", {"config": cfg.images, "wanted": wanted}, child())
+        return Images("images", {"config": cfg.images, "wanted": image_keys(plan)}, child())
 
     @staticmethod
     def _pod_images(

@@ -13,6 +13,11 @@ DOMAIN = "llm-platform.io"
 POOL_LABEL = f"{DOMAIN}/pool"
 GPU_LABEL = f"{DOMAIN}/gpu"
 POOL_TAINT = f"{DOMAIN}/gpu-pool"
+# The planner's cold-start estimate (seconds), so a policy can check the startup probe.
+STARTUP_ESTIMATE_ANNOTATION = f"{DOMAIN}/startup-estimate-seconds"
+# The replicas a model serves with when active (the fixed count or the autoscaling floor):
+# the same on both DR sides, so a zone policy checks the standby as it will run.
+ACTIVE_REPLICAS_ANNOTATION = f"{DOMAIN}/active-replicas"
 
 
 def selector(name: str, instance: str, component: str) -> dict[str, str]:

@@ -9,6 +9,8 @@ from typing import Any
 from infra.catalog.versions import IMAGES, VLLM_VERSION
 from infra.catalog.vllm import HEALTH_PATH, SCRATCH_GIB, SERVER_PORT
 from infra.manifests.common import (
+    ACTIVE_REPLICAS_ANNOTATION,
+    STARTUP_ESTIMATE_ANNOTATION,
     Manifest,
     container_security_context,
     gib,
@@ -299,7 +301,10 @@ def deployment(
         "template": {
             "metadata": {
                 "labels": object_labels(plan),
-                "annotations": {SERVED_NAME_ANNOTATION: m.served_name},
+                "annotations": {
+                    SERVED_NAME_ANNOTATION: m.served_name,
+                    STARTUP_ESTIMATE_ANNOTATION: str(budgets.startup_estimate_seconds),
+                },
             },
             "spec": pod,
         },
@@ -307,12 +312,9 @@ def deployment(
     if plan.scaling is None:
         # Under autoscaling KEDA owns the count; a fixed value here would fight it.
         spec["replicas"] = plan.standby_replicas or m.replicas
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": _meta(plan, m.name),
-        "spec": spec,
-    }
+    metadata = _meta(plan, m.name)
+    metadata["annotations"] = {ACTIVE_REPLICAS_ANNOTATION: str(plan.active_replicas)}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": spec}
 
 
 def service(plan: ServingPlan) -> Manifest:

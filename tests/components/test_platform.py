@@ -38,6 +38,7 @@ ALL_COMPONENTS = {
     "llm-platform:gateway:Gateway",
     "llm-platform:security:NetworkPolicies",
     "llm-platform:chat:ChatUi",
+    "llm-platform:images:Images",
 }
 
 
@@ -48,7 +49,9 @@ def test_components_use_our_type_tokens_and_parent_every_child(stack: str) -> No
     tokens = {r.type for r in result.resources if r.type.startswith("llm-platform:")}
     assert tokens <= ALL_COMPONENTS
     gpu_only = {"llm-platform:nodes:GpuNodePool", "llm-platform:gpu:GpuRuntime"}
-    expected = ALL_COMPONENTS - (gpu_only if stack == "dev" else {"llm-platform:chat:ChatUi"})
+    built = {"llm-platform:images:Images"}  # production stacks build their images
+    unused = gpu_only | built if stack == "dev" else {"llm-platform:chat:ChatUi"}
+    expected = ALL_COMPONENTS - unused
     assert tokens == expected
     for r in result.resources:
         if r.type != "llm-platform:platform:Platform":

@@ -80,8 +80,12 @@ def test_the_loader_writes_where_vllm_reads() -> None:
 # ----------------------------------------------------------------------- under mocks
 
 
-def test_without_a_build_pods_use_pinned_public_images_and_the_loader_config_map() -> None:
-    result = planned("single-4090d")
+def test_without_a_build_pods_use_pinned_public_images_and_the_loader_config_map(
+    tmp_path: Path,
+) -> None:
+    raw = raw_config("single-4090d")
+    raw["images"] = {"build": False}
+    result = plan_stack("test", write_stack_file(tmp_path, raw))
     deployment = one(result, "apps/v1:Deployment")
     assert container(deployment)["image"] == IMAGES["vllm"].ref
     [init] = pod_spec(deployment)["initContainers"]

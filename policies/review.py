@@ -1,0 +1,140 @@
+"""`python -m policies.review --stack NAME | --all`
+
+Plans each stack offline (the program under Pulumi's mock engine) and calls the policy
+pack's own validators on it, with the policy config of the stack's environment. Prints one
+line per violation and a summary per stack; exit 1 on any mandatory violation, 2 on a bad
+stack or policy config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Secret,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from infra.config import ConfigError
+from infra.engine import PROJECT_ROOT, Recorded
+from infra.plan import plan_stack
+from policies import config as policy_config
+from policies.pack import POLICIES, REVIEW_TAG
+
+
+def stack_names() -> list[str]:
+    files = sorted((PROJECT_ROOT / "stacks").glob("Pulumi.*.yaml"))
+    return [f.name[len("Pulumi.") : -len(".yaml")] for f in files]
+
+
+_OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    level: str
+    resource: str  # "type name", or "stack"
+    message: str
+
+    def line(self, stack: str) -> str:
+        return f"{stack}: [{self.level}] {self.policy} {self.resource}: {self.message}"
+
+
+def _set(target: Any, path: str, wrap: Any) -> None:
+    """Wrap the value at an engine secret path (`spec.a[0].b`) in pulumi_policy.Secret."""
+    parts = [p for p in path.replace("]", "").replace("[", ".").split(".") if p]
+    for part in parts[:-1]:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    last: Any = int(parts[-1]) if isinstance(target, list) else parts[-1]
+    target[last] = wrap(target[last])
+
+
+def policy_props(resource: Recorded) -> dict[str, Any]:
+    """Inputs as the analyzer sees them, with Pulumi secrets marked as Secret."""
+    props: dict[str, Any] = copy.deepcopy(resource.inputs)
+    for path in resource.secret_paths:
+        _set(props, path, Secret)
+    return props
+
+
+def review(resources: list[Recorded], environment: str) -> list[Violation]:
+    config = policy_config.load(environment)
+    names = {r.urn: f"{r.type} {r.name}" for r in resources}
+    props = {r.urn: policy_props(r) for r in resources}
+    tags = {REVIEW_TAG: "true"}
+    found: list[Violation] = []
+    for policy in POLICIES:  # the pack's own policies, as `pulumi preview` runs them
+        level = policy_config.level(config, policy.name)
+        if level == "disabled":
+            continue
+        settings = policy_config.settings(config, policy.name)
+
+        def reporter(
+            resource: str, policy: str = policy.name, level: str = level
+        ) -> Callable[[str, str | None], None]:
+            def report(message: str, urn: str | None = None) -> None:
+                found.append(Violation(policy, level, names.get(urn or "", resource), message))
+
+            return report
+
+        if isinstance(policy, ResourceValidationPolicy):
+            for r in resources:
+                args = ResourceValidationArgs(
+                    r.type, props[r.urn], r.urn, r.name, _OPTS, None, settings, tags
+                )
+                policy.validate(args, reporter(names[r.urn]))
+        elif isinstance(policy, StackValidationPolicy):
+            stack = [
+                PolicyResource(r.type, props[r.urn], r.urn, r.name, _OPTS, None, None, [], {})
+                for r in resources
+            ]
+            policy.validate(StackValidationArgs(stack, settings, tags), reporter("stack"))
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m policies.review", description=(__doc__ or "").split("\n")[2]
+    )
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--stack", action="append", help="a stack (repeatable)")
+    group.add_argument("--all", action="store_true", help="every stack in stacks/")
+    args = parser.parse_args(argv)
+    stacks = stack_names() if args.all else args.stack
+    failed = 0
+    for stack in stacks:
+        try:
+            result = plan_stack(stack)
+            environment = str(result.outputs["environment"])
+            violations = review(result.resources, environment)
+        except ConfigError as exc:
+            print("\n".join(exc.lines()), file=sys.stderr)
+            return 2
+        except policy_config.PolicyConfigError as exc:
+            print("\n".join(exc.problems), file=sys.stderr)
+            return 2
+        for v in violations:
+            print(v.line(stack))
+        mandatory = sum(v.level == "mandatory" for v in violations)
+        print(
+            f"{stack} ({environment}): {mandatory} mandatory, "
+            f"{len(violations) - mandatory} advisory violation(s)"
+        )
+        failed += mandatory > 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
