@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  ?= single-4090d
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: help setup test lint pytest plan plan-all schema preview up dev-up dev-down failover
+.PHONY: help setup test lint pytest review plan plan-all schema preview up dev-up dev-down failover
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-test: lint pytest  ## everything CI runs: ruff, mypy, the test suite
+test: lint pytest review  ## everything CI runs: ruff, mypy, the test suite, the policy review
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check infra model_loader policies tests
@@ -26,6 +26,9 @@ lint: setup  ## ruff and mypy
 
 pytest: setup  ## the test suite only
 	$(BIN)/pytest
+
+review: setup  ## the policy pack on every stack, offline (exit 1 on a mandatory violation)
+	$(BIN)/python -m policies.review --all
 
 plan: setup  ## offline plan of one stack: make plan STACK=dev (writes out/STACK)
 	$(BIN)/python -m infra.plan --stack $(STACK)

@@ -69,8 +69,8 @@ def policy_props(resource: Recorded) -> dict[str, Any]:
     return props
 
 
-def review(resources: list[Recorded], environment: str) -> list[Violation]:
-    config = policy_config.load(environment)
+def review(resources: list[Recorded], config: dict[str, Any]) -> list[Violation]:
+    """Run every policy of the pack on a planned stack, as `pulumi preview` would."""
     names = {r.urn: f"{r.type} {r.name}" for r in resources}
     props = {r.urn: policy_props(r) for r in resources}
     tags = {REVIEW_TAG: "true"}
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             result = plan_stack(stack)
             environment = str(result.outputs["environment"])
-            violations = review(result.resources, environment)
+            violations = review(result.resources, policy_config.load(environment))
         except ConfigError as exc:
             print("\n".join(exc.lines()), file=sys.stderr)
             return 2
