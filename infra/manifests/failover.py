@@ -6,21 +6,17 @@ from typing import Any
 
 from infra.manifests.common import (
     Manifest,
-    container_security_context,
     gib,
     labels,
     pod_security_context,
 )
 from infra.manifests.model_server import (
     APP,
-    DOWNLOADER_RESOURCES,
-    LOADER_MOUNT,
-    LOADER_PACKAGE,
     PodImages,
-    loader_config_map_name,
+    loader_code_volume,
+    loader_container,
 )
 from infra.planning.capacity import ServingPlan
-from infra.planning.vllm_args import CACHE_MOUNT, SCRATCH_MOUNT
 
 LOADER_SERVICE_ACCOUNT = "model-loader"
 WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
@@ -57,18 +53,7 @@ def snapshot_job_name(plan: ServingPlan) -> str:
 def snapshot_job(plan: ServingPlan, images: PodImages, mirror_to: Any) -> Manifest:
     """The primary copies each pinned revision from the Hub into the bucket, once."""
     m = plan.model
-    env: list[Manifest] = [
-        {"name": "MODEL_ID", "value": m.model},
-        {"name": "MODEL_REVISION", "value": m.revision},
-        {"name": "MODEL_CACHE", "value": CACHE_MOUNT},
-        {"name": "MODEL_SOURCE", "value": "hub"},
-        {"name": "MODEL_MIRROR", "value": mirror_to},
-        {"name": "HOME", "value": SCRATCH_MOUNT},
-    ]
-    mounts: list[Manifest] = [
-        {"name": "model-cache", "mountPath": CACHE_MOUNT},
-        {"name": "scratch", "mountPath": SCRATCH_MOUNT},
-    ]
+    container = loader_container(plan, images, source="hub", mirror_to=mirror_to)
     volumes: list[Manifest] = [
         {
             "name": "model-cache",
@@ -84,17 +69,7 @@ def snapshot_job(plan: ServingPlan, images: PodImages, mirror_to: Any) -> Manife
         {"name": "scratch", "emptyDir": {}},
     ]
     if images.loader is None:
-        env.append({"name": "PYTHONPATH", "value": LOADER_MOUNT})
-        mounts.append(
-            {
-                "name": "model-loader",
-                "mountPath": f"{LOADER_MOUNT}/{LOADER_PACKAGE}",
-                "readOnly": True,
-            }
-        )
-        volumes.append(
-            {"name": "model-loader", "configMap": {"name": loader_config_map_name(plan)}}
-        )
+        volumes.append(loader_code_volume(plan))
     pod_labels = labels(APP, m.name, SNAPSHOT_COMPONENT)
     return {
         "apiVersion": "batch/v1",
@@ -113,18 +88,7 @@ def snapshot_job(plan: ServingPlan, images: PodImages, mirror_to: Any) -> Manife
                     "serviceAccountName": LOADER_SERVICE_ACCOUNT,
                     "automountServiceAccountToken": False,
                     "securityContext": pod_security_context(m.serving.run_as_user),
-                    "containers": [
-                        {
-                            "name": "model-loader",
-                            "image": images.loader if images.loader is not None else images.server,
-                            "imagePullPolicy": "IfNotPresent",
-                            "command": ["python3", "-m", LOADER_PACKAGE],
-                            "env": env,
-                            "resources": DOWNLOADER_RESOURCES,
-                            "securityContext": container_security_context(),
-                            "volumeMounts": mounts,
-                        }
-                    ],
+                    "containers": [container],
                     "volumes": volumes,
                 },
             },

@@ -126,7 +126,16 @@ def loader_config_map(plan: ServingPlan) -> Manifest:
     }
 
 
-def _downloader(plan: ServingPlan, images: PodImages, has_token: bool, source: str) -> Manifest:
+def loader_container(
+    plan: ServingPlan,
+    images: PodImages,
+    *,
+    source: Any,
+    has_token: bool = False,
+    mirror_to: Any = None,
+) -> Manifest:
+    """The model loader: the pods' init container, and the DR snapshot Job's container.
+    `source`: "hub" or gs://…; `mirror_to`: copy the loaded revision into that bucket."""
     env: list[Manifest] = [
         {"name": "MODEL_ID", "value": plan.model.model},
         {"name": "MODEL_REVISION", "value": plan.model.revision},
@@ -134,6 +143,8 @@ def _downloader(plan: ServingPlan, images: PodImages, has_token: bool, source: s
         {"name": "MODEL_SOURCE", "value": source},
         {"name": "HOME", "value": SCRATCH_MOUNT},
     ]
+    if mirror_to is not None:
+        env.append({"name": "MODEL_MIRROR", "value": mirror_to})
     mounts: list[Manifest] = [
         {"name": "model-cache", "mountPath": CACHE_MOUNT},
         {"name": "scratch", "mountPath": SCRATCH_MOUNT},
@@ -164,6 +175,11 @@ def _downloader(plan: ServingPlan, images: PodImages, has_token: bool, source: s
         "securityContext": container_security_context(),
         "volumeMounts": mounts,
     }
+
+
+def loader_code_volume(plan: ServingPlan) -> Manifest:
+    """The loader's code from its ConfigMap (pods that run it on the public vLLM image)."""
+    return {"name": "model-loader", "configMap": {"name": loader_config_map_name(plan)}}
 
 
 def _server(plan: ServingPlan, budgets: Budgets, server_image: Any) -> Manifest:
@@ -223,9 +239,7 @@ def _volumes(plan: ServingPlan, images: PodImages) -> list[Manifest]:
         {"name": "scratch", "emptyDir": {"sizeLimit": gib(SCRATCH_GIB)}},
     ]
     if images.loader is None:
-        volumes.append(
-            {"name": "model-loader", "configMap": {"name": loader_config_map_name(plan)}}
-        )
+        volumes.append(loader_code_volume(plan))
     if plan.resources.shm_gib:
         volumes.append(
             {
@@ -255,7 +269,9 @@ def deployment(
         "enableServiceLinks": False,
         "securityContext": pod_security_context(m.serving.run_as_user),
         "terminationGracePeriodSeconds": budgets.termination_grace_seconds,
-        "initContainers": [_downloader(plan, images, has_hf_token, model_source)],
+        "initContainers": [
+            loader_container(plan, images, source=model_source, has_token=has_hf_token)
+        ],
         "containers": [_server(plan, budgets, images.server)],
         "volumes": _volumes(plan, images),
     }
@@ -317,25 +333,25 @@ def deployment(
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": spec}
 
 
-def service(plan: ServingPlan) -> Manifest:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _meta(plan, plan.model.name),
-        "spec": {
-            "type": "ClusterIP",
-            "selector": pod_selector(plan),
-            "ports": [
-                {
-                    "name": "http",
-                    "port": SERVER_PORT,
-                    "targetPort": "http",
-                    "protocol": "TCP",
-                    "appProtocol": "http",
-                }
-            ],
-        },
+def _service(plan: ServingPlan, name: str, headless: bool) -> Manifest:
+    spec: Manifest = {
+        "selector": pod_selector(plan),
+        "ports": [
+            {
+                "name": "http",
+                "port": SERVER_PORT,
+                "targetPort": "http",
+                "protocol": "TCP",
+                "appProtocol": "http",
+            }
+        ],
     }
+    spec.update({"clusterIP": "None"} if headless else {"type": "ClusterIP"})
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(plan, name), "spec": spec}
+
+
+def service(plan: ServingPlan) -> Manifest:
+    return _service(plan, plan.model.name, headless=False)
 
 
 def pod_service_name(name: str) -> str:
@@ -344,24 +360,7 @@ def pod_service_name(name: str) -> str:
 
 def pod_service(plan: ServingPlan) -> Manifest:
     """Headless: DNS answers with every ready pod, so the gateway balances per replica."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _meta(plan, pod_service_name(plan.model.name)),
-        "spec": {
-            "clusterIP": "None",
-            "selector": pod_selector(plan),
-            "ports": [
-                {
-                    "name": "http",
-                    "port": SERVER_PORT,
-                    "targetPort": "http",
-                    "protocol": "TCP",
-                    "appProtocol": "http",
-                }
-            ],
-        },
-    }
+    return _service(plan, pod_service_name(plan.model.name), headless=True)
 
 
 def disruption_budget(plan: ServingPlan) -> Manifest | None:
