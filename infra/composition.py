@@ -19,9 +19,9 @@ from infra.components.gpu_runtime import GpuRuntime
 from infra.components.images import Images
 from infra.components.model_server import ModelServer
 from infra.components.network import NetworkPolicies
-from infra.components.node_pools import GkeGpuNodePool, GpuNodePool
+from infra.components.node_pools import gpu_node_pool
 from infra.components.observability import Observability
-from infra.config import StackConfig, pool_zones
+from infra.config import StackConfig
 from infra.manifests.chat_ui import CHAT_CLIENT
 from infra.manifests.common import labels, namespace
 from infra.manifests.failover import LOADER_SERVICE_ACCOUNT
@@ -92,28 +92,15 @@ class Platform(pulumi.ComponentResource):
         gpu_ready: list[pulumi.Resource] = []
         gpu_runtime: GpuRuntime | None = None
         for p in plan.pools.values():
-            if cluster is not None:
-                assert cfg.cluster.project and cfg.cluster.region
-                gpu_ready.append(
-                    GkeGpuNodePool(
-                        p.pool.name,
-                        {
-                            "pool": p.pool,
-                            "time_slices": p.time_slices,
-                            "cluster": cluster.cluster.name,
-                            "project": cfg.cluster.project,
-                            "region": cfg.cluster.region,
-                            "zones": pool_zones(cfg, p.pool),
-                        },
-                        pulumi.ResourceOptions(parent=self),
-                    )
+            # The pool's backend follows the cluster: patched existing nodes, or a GKE pool.
+            gpu_ready.append(
+                gpu_node_pool(
+                    p,
+                    cfg,
+                    cluster.cluster.name if cluster else None,
+                    child() if cluster is None else pulumi.ResourceOptions(parent=self),
                 )
-            else:
-                gpu_ready.append(
-                    GpuNodePool(
-                        p.pool.name, {"pool": p.pool, "time_slices": p.time_slices}, child()
-                    )
-                )
+            )
         if plan.pools and not gke:  # GKE installs the driver and the device plugin itself
             gpu_runtime = GpuRuntime(
                 "gpu-runtime",

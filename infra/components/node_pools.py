@@ -12,9 +12,10 @@ import pulumi_gcp as gcp
 from infra.catalog.gpus import GPUS
 from infra.components.cluster import node_config_base
 from infra.components.declare import declare
-from infra.config import NodePoolConfig
+from infra.config import NodePoolConfig, StackConfig, pool_zones
 from infra.manifests.common import GPU_LABEL, POOL_LABEL
 from infra.manifests.node_pools import node_patch, pool_taint
+from infra.planning.capacity import PoolPlan
 
 
 class GpuNodePoolArgs(TypedDict):
@@ -92,3 +93,28 @@ class GkeGpuNodePool(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"zones": args["zones"]})
+
+
+def gpu_node_pool(
+    plan: PoolPlan,
+    cfg: StackConfig,
+    cluster_name: pulumi.Input[str] | None,
+    opts: pulumi.ResourceOptions,
+) -> pulumi.ComponentResource:
+    """The pool's backend for the stack's cluster. Callers see only the pool's labels and
+    taint (planning), never the backend: a new cloud adds a branch here."""
+    if cfg.cluster.provider == "gke":
+        assert cfg.cluster.project and cfg.cluster.region and cluster_name is not None
+        return GkeGpuNodePool(
+            plan.pool.name,
+            {
+                "pool": plan.pool,
+                "time_slices": plan.time_slices,
+                "cluster": cluster_name,
+                "project": cfg.cluster.project,
+                "region": cfg.cluster.region,
+                "zones": pool_zones(cfg, plan.pool),
+            },
+            opts,
+        )
+    return GpuNodePool(plan.pool.name, {"pool": plan.pool, "time_slices": plan.time_slices}, opts)
