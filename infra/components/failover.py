@@ -26,6 +26,9 @@ from infra.planning.dr import compare_with_primary, published_models
 GATEWAY_PORT = 443
 # External-endpoint health checks for Cloud DNS probe from exactly three source regions.
 HEALTH_CHECK_REGIONS = ["us-east4", "europe-west1", "asia-southeast1"]
+# A dead gateway leaves DNS within ~3 intervals (the checker's unhealthy threshold).
+HEALTH_CHECK_INTERVAL_SECONDS = 10
+HEALTH_CHECK_TIMEOUT_SECONDS = 5
 
 
 class FailoverArgs(TypedDict):
@@ -197,8 +200,8 @@ class Failover(pulumi.ComponentResource):
             project=project,
             tcp_health_check={"port": GATEWAY_PORT},
             source_regions=HEALTH_CHECK_REGIONS,
-            check_interval_sec=10,
-            timeout_sec=5,
+            check_interval_sec=HEALTH_CHECK_INTERVAL_SECONDS,
+            timeout_sec=HEALTH_CHECK_TIMEOUT_SECONDS,
             opts=child,
         )
         primary_ip = self.manifest.apply(lambda m: str(m["gatewayAddress"]))

@@ -31,6 +31,8 @@ from infra.planning.vllm_args import (
 )
 
 APP = "vllm"
+# Old ReplicaSets kept for `kubectl rollout undo`; each is only a pod template.
+REVISION_HISTORY = 3
 COMPONENT = "model-server"
 # Pod annotation with the served model name (label values cannot hold "/"): logs get it.
 SERVED_NAME_ANNOTATION = "llm-platform.io/served-model-name"
@@ -305,7 +307,7 @@ def deployment(
         if spread:
             pod["topologySpreadConstraints"] = spread
     spec: Manifest = {
-        "revisionHistoryLimit": 3,
+        "revisionHistoryLimit": REVISION_HISTORY,
         "selector": {"matchLabels": pod_selector(plan)},
         "strategy": {
             "type": "RollingUpdate",

@@ -41,6 +41,12 @@ TSDB_VOLUME_SHARE = 0.8
 # Multiwindow burn-rate alerting (Google SRE workbook): (factor, long window, short window).
 BURN_RATE_PAGE = (14.4, "1h", "5m")  # 2% of a 30-day budget in one hour
 BURN_RATE_TICKET = (6.0, "6h", "30m")  # 5% of the budget in six hours
+BURN_FOR = {"critical": "2m", "warning": "15m"}  # how long a burn lasts before it alerts
+# How long a condition must hold before it alerts: saturation shows in minutes, a trend in ten.
+PERSISTENT = "5m"
+SUSTAINED = "10m"
+RESTART_WINDOW = "15m"  # restarts counted over this window
+NOT_READY_SMOOTHING = "1m"  # a pod flapping ready/not-ready within a minute still counts
 
 # Container sizes of the monitoring stack: small, bounded, enough for one cluster of GPUs.
 SIZES: dict[str, Manifest] = {
@@ -554,7 +560,7 @@ def model_rules(plan: ServingPlan, obs: ObservabilityConfig) -> list[Manifest]:
     rules = [
         _rule(
             "VLLMPodNotReady",
-            f"sum(max_over_time({not_ready}[1m])) > 0",
+            f"sum(max_over_time({not_ready}[{NOT_READY_SMOOTHING}])) > 0",
             # A cold start may legitimately take the whole startup budget.
             _minutes(b.startup.budget_seconds + b.readiness.budget_seconds),
             "critical",
@@ -566,10 +572,10 @@ def model_rules(plan: ServingPlan, obs: ObservabilityConfig) -> list[Manifest]:
         ),
         _rule(
             "VLLMPodRestarting",
-            f"sum(increase({restarts}[15m])) > 0",
-            "0m",
+            f"sum(increase({restarts}[{RESTART_WINDOW}])) > 0",
+            "0m",  # any restart in the window is news
             "warning",
-            f"{m.name}: a vLLM container restarted in the last 15 minutes",
+            f"{m.name}: a vLLM container restarted in the last {RESTART_WINDOW}",
             "kubectl logs --previous -c vllm: an OOM kill (raise memory), a failed liveness "
             "probe (engine hang: check NCCL and GPU XID errors in the GPU dashboard) or a crash.",
             who,
@@ -577,7 +583,7 @@ def model_rules(plan: ServingPlan, obs: ObservabilityConfig) -> list[Manifest]:
         _rule(
             "VLLMRequestRateSurge",
             f"({surge}) and ({busy})",
-            "10m",
+            SUSTAINED,
             "warning",
             f"{m.name}: request rate is up {thresholds.request_rate_increase:.0%} over the "
             f"previous {thresholds.request_rate_baseline}",
@@ -588,7 +594,7 @@ def model_rules(plan: ServingPlan, obs: ObservabilityConfig) -> list[Manifest]:
         _rule(
             "VLLMKVCacheNearlyFull",
             f"max({promql.vllm('kv_cache_usage_perc', served)}) > {thresholds.kv_cache_usage:g}",
-            "5m",
+            PERSISTENT,
             "warning",
             f"{m.name}: KV cache above {thresholds.kv_cache_usage:.0%}",
             "Requests will queue and be preempted. Add replicas, lower maxModelLen, or use "
@@ -598,7 +604,7 @@ def model_rules(plan: ServingPlan, obs: ObservabilityConfig) -> list[Manifest]:
         _rule(
             "VLLMRequestsQueued",
             f"max({promql.vllm('num_requests_waiting', served)}) > {thresholds.requests_waiting}",
-            "5m",
+            PERSISTENT,
             "warning",
             f"{m.name}: more than {thresholds.requests_waiting} requests waiting",
             "The replicas are saturated. Check autoscaling (maxReplicas reached?), KV-cache "
@@ -608,7 +614,7 @@ def model_rules(plan: ServingPlan, obs: ObservabilityConfig) -> list[Manifest]:
         _rule(
             "VLLMTimeToFirstTokenSLO",
             f"{ttft_p95} > {slo.ttft_p95_seconds:g}",
-            "10m",
+            SUSTAINED,
             "warning",
             f"{m.name}: P95 time to first token above {slo.ttft_p95_seconds:g} s",
             "Long prompts or a queue: compare queue time with TTFT, check prefix-cache hit "
@@ -619,7 +625,7 @@ def model_rules(plan: ServingPlan, obs: ObservabilityConfig) -> list[Manifest]:
             "VLLMErrorRatio",
             f"{promql.error_ratio(served)} > {thresholds.error_ratio:g} and "
             f"{finished} > {thresholds.min_request_rate:g}",
-            "5m",
+            PERSISTENT,
             "critical",
             f"{m.name}: more than {thresholds.error_ratio:.0%} of requests fail",
             "Look at vLLM logs for aborted or errored requests (client timeouts, OOM, "
@@ -636,7 +642,7 @@ def model_rules(plan: ServingPlan, obs: ObservabilityConfig) -> list[Manifest]:
                 "VLLMErrorBudgetBurn",
                 f"{promql.error_ratio(served, long)} > {factor * budget:.6g} and "
                 f"{promql.error_ratio(served, short)} > {factor * budget:.6g}",
-                "2m" if severity == "critical" else "15m",
+                BURN_FOR[severity],
                 severity,
                 f"{m.name}: burning the {slo.availability:.1%} availability budget {factor:g}× "
                 f"too fast ({long}/{short} windows)",
