@@ -214,33 +214,32 @@ KvCacheDtype = Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"]
 assert set(typing.get_args(Quantization)) == set(QUANTIZED_LINEAR_BYTES)
 assert set(typing.get_args(KvCacheDtype)) == set(KV_DTYPE_BYTES)
 
-# vLLM arguments the platform sets itself; extraArgs may not override them.
-MANAGED_VLLM_ARGS = frozenset(
-    {
-        "--model",
-        "--revision",
-        "--served-model-name",
-        "--tensor-parallel-size",
-        "-tp",
-        "--pipeline-parallel-size",
-        "-pp",
-        "--max-model-len",
-        "--gpu-memory-utilization",
-        "--kv-cache-dtype",
-        "--quantization",
-        "-q",
-        "--port",
-        "--host",
-        "--shutdown-timeout",
-        "--hf-overrides",
-        "--max-num-seqs",
-        "--max-num-batched-tokens",
-        "--download-dir",
-        "--disable-custom-all-reduce",
-        "--dtype",
-        "--api-key",
-    }
-)
+# vLLM arguments the platform sets itself (extraArgs may not override them), and the
+# config key to use instead where there is one.
+MANAGED_VLLM_ARGS: dict[str, str | None] = {
+    "--model": "model",
+    "--revision": "revision",
+    "--served-model-name": "servedModelName",
+    "--tensor-parallel-size": "tensorParallel",
+    "-tp": "tensorParallel",
+    "--pipeline-parallel-size": "pipelineParallel",
+    "-pp": "pipelineParallel",
+    "--max-model-len": "maxModelLen",
+    "--gpu-memory-utilization": "gpuMemoryUtilization",
+    "--kv-cache-dtype": "kvCacheDtype",
+    "--quantization": "quantization",
+    "-q": "quantization",
+    "--shutdown-timeout": "serving.shutdownTimeoutSeconds",
+    "--hf-overrides": "ropeScaling",
+    "--max-num-seqs": "maxNumSeqs",
+    "--max-num-batched-tokens": "maxNumBatchedTokens",
+    "--port": None,
+    "--host": None,
+    "--download-dir": None,
+    "--disable-custom-all-reduce": None,
+    "--dtype": None,
+    "--api-key": None,
+}
 
 
 class PersistenceConfig(_Section):
@@ -776,7 +775,7 @@ def _check_references(cfg: StackConfig) -> list[Problem]:
                     Problem(f"{at}.extraArgs[{j}]", f"{arg!r} is not a flag; write --flag=value")
                 )
             elif flag in MANAGED_VLLM_ARGS:
-                managed = _managed_key(flag)
+                managed = MANAGED_VLLM_ARGS[flag]
                 problems.append(
                     Problem(
                         f"{at}.extraArgs[{j}]",
@@ -1081,28 +1080,6 @@ def _check_gateway(cfg: StackConfig) -> list[Problem]:
                 )
             )
     return problems
-
-
-def _managed_key(flag: str) -> str | None:
-    by_flag = {
-        "--tensor-parallel-size": "tensorParallel",
-        "-tp": "tensorParallel",
-        "--pipeline-parallel-size": "pipelineParallel",
-        "-pp": "pipelineParallel",
-        "--max-model-len": "maxModelLen",
-        "--gpu-memory-utilization": "gpuMemoryUtilization",
-        "--kv-cache-dtype": "kvCacheDtype",
-        "--quantization": "quantization",
-        "-q": "quantization",
-        "--served-model-name": "servedModelName",
-        "--model": "model",
-        "--revision": "revision",
-        "--shutdown-timeout": "serving.shutdownTimeoutSeconds",
-        "--hf-overrides": "ropeScaling",
-        "--max-num-seqs": "maxNumSeqs",
-        "--max-num-batched-tokens": "maxNumBatchedTokens",
-    }
-    return by_flag.get(flag)
 
 
 def parse(raw: dict[str, Any], source: str) -> StackConfig:

@@ -551,6 +551,11 @@ def pool_node_names(cfg: StackConfig, pool: NodePoolConfig) -> list[str]:
     return [f"{zone}/{i}" for i in range(pool.max_nodes or 0) for zone in zones]
 
 
+def zone_loss(replicas: int, zones: int) -> tuple[int, int]:
+    """(replicas left after losing the fullest zone of an even spread, ⌈2/3⌉ of them)."""
+    return replicas - math.ceil(replicas / zones), math.ceil(2 * replicas / 3)
+
+
 def _zone_loss(plans: list[ServingPlan], index: dict[str, int]) -> list[Problem]:
     """Losing any one zone must leave at least ⌈2/3⌉ of each model's serving replicas,
     with replicas spread evenly over the pool's zones (the topology constraint). Room for
@@ -560,16 +565,15 @@ def _zone_loss(plans: list[ServingPlan], index: dict[str, int]) -> list[Problem]
         if not p.zones or p.pool is None:
             continue
         replicas, zones = p.active_replicas, len(p.zones)
-        lost = math.ceil(replicas / zones)  # the fullest zone under an even spread
-        needed = math.ceil(2 * replicas / 3)
-        if replicas - lost < needed:
+        left, needed = zone_loss(replicas, zones)
+        if left < needed:
             path = p.scaling.min_path if p.scaling else f"models[{index[p.model.name]}].replicas"
             problems.append(
                 Problem(
                     path,
                     (
                         f"{replicas} replica(s) of {p.model.name!r} over {zones} zone(s) "
-                        f"({', '.join(p.zones)}): losing one zone leaves {replicas - lost}, fewer "
+                        f"({', '.join(p.zones)}): losing one zone leaves {left}, fewer "
                         f"than ⌈2/3 × {replicas}⌉ = {needed}; spread pool {p.pool.name!r} over 3+ "
                         "zones with at least one replica in each"
                     ),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import promql_parser
+
 from infra.catalog.metrics import KUBE, MODEL_LABEL, VLLM, VLLM_FAILED_REASONS
 
 RATE_WINDOW = "5m"  # four scrapes at the default 15 s interval, Grafana's usual minimum
@@ -65,3 +69,22 @@ def deployment_series(key: str, namespace: str, name: str) -> str:
 def pods_of(deployment: str) -> str:
     """Pods of a Deployment: `<name>-<replicaset hash>-<suffix>`."""
     return f"{deployment}-[a-z0-9]+-[a-z0-9]+"
+
+
+Selector = tuple[str, dict[str, tuple[str, str]]]  # metric, label -> (match op, value)
+
+
+def vector_selectors(expr: str) -> list[Selector]:
+    """Every series an expression reads, with its label matchers. Raises ValueError if the
+    expression does not parse."""
+    found: list[Selector] = []
+
+    def visit(node: Any) -> bool:
+        if isinstance(node, promql_parser.VectorSelector):
+            found.append(
+                (str(node.name), {m.name: (str(m.op), m.value) for m in node.matchers.matchers})
+            )
+        return True
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return found

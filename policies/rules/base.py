@@ -9,6 +9,8 @@ from typing import Any
 
 from pulumi_policy import Secret
 
+from infra.manifests.gpu_runtime import GPU_RESOURCE
+
 Props = Mapping[str, Any]
 WORKLOAD_TYPES = {
     "kubernetes:apps/v1:Deployment",
@@ -16,7 +18,7 @@ WORKLOAD_TYPES = {
     "kubernetes:apps/v1:DaemonSet",
     "kubernetes:batch/v1:Job",
 }
-GPU = "nvidia.com/gpu"
+GPU = GPU_RESOURCE
 
 
 @dataclass(frozen=True)

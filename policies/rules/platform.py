@@ -3,15 +3,13 @@ Helm releases and KEDA."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
-from typing import Any
-
-import promql_parser
 
 from infra.catalog.metrics import KNOWN_SERIES, MODEL_LABEL
 from infra.manifests.common import ACTIVE_REPLICAS_ANNOTATION, POOL_LABEL
+from infra.planning.capacity import zone_loss
+from infra.planning.promql import vector_selectors
 from policies.rules.base import Props, Resource, Rule, containers, is_vllm, pod_spec
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -147,7 +145,7 @@ def zone_resilience(resources: list[Resource], _: Props) -> Iterator[tuple[Resou
             int(scaled["minReplicaCount"]) if scaled else int(d.props["spec"].get("replicas", 1))
         )
         replicas = int(active) if active is not None else fallback
-        left, needed = replicas - math.ceil(replicas / count), math.ceil(2 * replicas / 3)
+        left, needed = zone_loss(replicas, count)
         if left < needed:
             yield (
                 d,
@@ -174,20 +172,6 @@ def helm_chart_pinned(res: Resource, _: Props) -> Iterator[str]:
         yield f"chart {res.props.get('chart')!r} version {version!r} is not an exact version"
 
 
-def _selectors(expr: str) -> list[tuple[str, dict[str, tuple[str, str]]]]:
-    found: list[tuple[str, dict[str, tuple[str, str]]]] = []
-
-    def visit(node: Any) -> bool:
-        if isinstance(node, promql_parser.VectorSelector):
-            found.append(
-                (str(node.name), {m.name: (str(m.op), m.value) for m in node.matchers.matchers})
-            )
-        return True
-
-    promql_parser.walk(promql_parser.parse(expr), visit)
-    return found
-
-
 def keda_vllm_metrics(res: Resource, _: Props) -> Iterator[str]:
     if res.type != SCALED_OBJECT:
         return
@@ -196,7 +180,7 @@ def keda_vllm_metrics(res: Resource, _: Props) -> Iterator[str]:
             continue
         query = (trigger.get("metadata") or {}).get("query", "")
         try:
-            selectors = _selectors(query)
+            selectors = vector_selectors(query)
         except ValueError as exc:
             yield f"trigger {trigger.get('name')!r}: query does not parse: {exc}"
             continue

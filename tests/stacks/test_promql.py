@@ -5,12 +5,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import promql_parser
 import pytest
 
 from infra.catalog.metrics import KNOWN_SERIES, MODEL_LABEL, VLLM
 from infra.plan import manifest_of
-from infra.planning.promql import selector
+from infra.planning.promql import selector, vector_selectors
 from tests.helpers import STACKS, planned
 
 VLLM_SERIES = {n for n in KNOWN_SERIES if n.startswith("vllm:")}
@@ -55,26 +54,13 @@ def _dashboard_queries(
             yield (f"{dash['uid']}: {panel['title']}", target["expr"], row_model)
 
 
-def selectors(expr: str) -> list[tuple[str, dict[str, tuple[str, str]]]]:
-    found: list[tuple[str, dict[str, tuple[str, str]]]] = []
-
-    def visit(node: Any) -> bool:
-        if isinstance(node, promql_parser.VectorSelector):
-            matchers = {m.name: (str(m.op), m.value) for m in node.matchers.matchers}
-            found.append((str(node.name), matchers))
-        return True
-
-    promql_parser.walk(promql_parser.parse(expr), visit)
-    return found
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_expression_parses_and_names_only_mapped_metrics(stack: str) -> None:
     seen = list(expressions(stack))
     assert len(seen) > 20
     for where, expr, _ in seen:
         try:
-            found = selectors(expr)
+            found = vector_selectors(expr)
         except ValueError as exc:
             pytest.fail(f"{where}: does not parse: {exc}: {expr}")
         assert found, f"{where}: no metric in {expr}"
@@ -86,7 +72,7 @@ def test_every_expression_parses_and_names_only_mapped_metrics(stack: str) -> No
 def test_every_vllm_query_filters_on_its_own_served_model_name(stack: str) -> None:
     checked = 0
     for where, expr, served in expressions(stack):
-        for name, matchers in selectors(expr):
+        for name, matchers in vector_selectors(expr):
             if name not in VLLM_SERIES:
                 continue
             assert served is not None, f"{where}: a vLLM query outside any model"
@@ -106,5 +92,5 @@ def test_old_metric_names_are_not_emitted() -> None:
 
 def test_label_values_are_quoted_safely() -> None:
     expr = selector("vllm:num_requests_waiting", {MODEL_LABEL: 'we"ird\\name'})
-    [(_, matchers)] = selectors(expr)
+    [(_, matchers)] = vector_selectors(expr)
     assert matchers[MODEL_LABEL] == ("MatchOp.Equal", 'we"ird\\name')
