@@ -44,6 +44,24 @@ def _snapshot_of(bucket: pulumi.Output[str], plan: ServingPlan) -> pulumi.Output
     return bucket.apply(lambda b: snapshot_url(b, plan))
 
 
+def _workload_identity(
+    name: str,
+    account: gcp.serviceaccount.Account,
+    project: str,
+    namespace: str,
+    service_account: str,
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """Let a Kubernetes service account act as a Google one (Workload Identity)."""
+    gcp.serviceaccount.IAMMember(
+        name,
+        service_account_id=account.name,
+        role="roles/iam.workloadIdentityUser",
+        member=f"serviceAccount:{project}.svc.id.goog[{namespace}/{service_account}]",
+        opts=opts,
+    )
+
+
 def _member(email: pulumi.Output[str]) -> pulumi.Output[str]:
     return email.apply(lambda e: f"serviceAccount:{e}")
 
@@ -74,12 +92,8 @@ class Failover(pulumi.ComponentResource):
                     pulumi.ResourceOptions(parent=self, depends_on=created),
                 )
             )
-            gcp.serviceaccount.IAMMember(
-                f"workload-identity-{ns}",
-                service_account_id=loader.name,
-                role="roles/iam.workloadIdentityUser",
-                member=f"serviceAccount:{project}.svc.id.goog[{ns}/{LOADER_SERVICE_ACCOUNT}]",
-                opts=child,
+            _workload_identity(
+                f"workload-identity-{ns}", loader, project, ns, LOADER_SERVICE_ACCOUNT, child
             )
 
         # The gateway keeps one address for its life: DNS points at it.
@@ -104,13 +118,13 @@ class Failover(pulumi.ComponentResource):
                 member=_member(certs.email),
                 opts=child,
             )
-            gcp.serviceaccount.IAMMember(
+            _workload_identity(
                 "cert-manager-workload-identity",
-                service_account_id=certs.name,
-                role="roles/iam.workloadIdentityUser",
-                member=f"serviceAccount:{project}.svc.id.goog[{CERT_MANAGER_NAMESPACE}/"
-                "cert-manager]",
-                opts=child,
+                certs,
+                project,
+                CERT_MANAGER_NAMESPACE,
+                "cert-manager",
+                child,
             )
             self.dns01_account = certs.email
 

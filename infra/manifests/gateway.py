@@ -421,7 +421,6 @@ def traffic_policy(gw: GatewayConfig) -> Manifest:
                 "passive": {
                     "consecutive5XxErrors": outlier.consecutive_errors,
                     "baseEjectionTime": f"{outlier.ejection_seconds}s",
-                    "interval": f"{outlier.ejection_seconds}s",
                     "maxEjectionPercent": outlier.max_ejection_percent,
                 }
             },

@@ -29,6 +29,11 @@ KPS_NAME = "kps"  # kube-prometheus-stack fullnameOverride: services are kps-pro
 PROMETHEUS_URL = f"http://{KPS_NAME}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
 LOKI_NAME = "loki"
 GKE_NVIDIA_DIR = "/home/kubernetes/bin/nvidia"
+# The day Loki's index schema (tsdb v13) starts. Fixed forever: a later schema is added as a
+# new entry from a future date, never by editing this one.
+LOKI_SCHEMA_FROM = "2026-01-01"
+# Grafana dashboard JSON model version the dashboards are written in.
+GRAFANA_SCHEMA_VERSION = 39
 LOKI_URL = f"http://{LOKI_NAME}.{LOGGING_NAMESPACE}.svc:3100"
 GRAFANA_NAME = "grafana"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
@@ -223,7 +228,7 @@ def loki_values(obs: ObservabilityConfig) -> Manifest:
             "schemaConfig": {
                 "configs": [
                     {
-                        "from": "2026-01-01",
+                        "from": LOKI_SCHEMA_FROM,
                         "store": "tsdb",
                         "object_store": "filesystem",
                         "schema": "v13",
@@ -383,7 +388,7 @@ def _dashboard(uid: str, title: str, rows: list[tuple[str, list[Manifest]]]) -> 
         "title": title,
         "tags": ["llm-platform"],
         "editable": False,
-        "schemaVersion": 39,
+        "schemaVersion": GRAFANA_SCHEMA_VERSION,
         "time": {"from": "now-6h", "to": "now"},
         "refresh": "30s",
         "timezone": "browser",

@@ -133,10 +133,9 @@ class ServingPlan:
 
     @property
     def cache_access_mode(self) -> str:
-        """One cache volume per model: RWO while every replica lands on one node."""
+        """The shared cache volume (not per-pod caches): RWO while every replica lands on
+        one node."""
         one_node = (len(self.pool.nodes) == 1) if self.pool else self.max_replicas == 1
-        if self.cache_per_pod:
-            one_node = True
         return "ReadWriteOnce" if one_node else "ReadWriteMany"
 
     @property
