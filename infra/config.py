@@ -672,7 +672,14 @@ def _problem_from_pydantic(err: Any) -> Problem:
         }.get(pattern, f"a string matching {pattern}")
         return Problem(path, f"{_show(err['input'])} is not valid; expected {what}")
     message = err["msg"][0].lower() + err["msg"][1:]
-    return Problem(path, f"{message} (got {_show(err['input'])})")
+    value = err["input"]
+    wants_text = kind == "string_type" or (
+        kind == "literal_error" and "'" in str(err.get("ctx", {}).get("expected", ""))
+    )
+    if wants_text and isinstance(value, int | float) and not isinstance(value, bool):
+        # `kubernetesVersion: 1.30` is the number 1.3 to YAML.
+        return Problem(path, f"{message}; YAML read {_show(value)} as a number: quote it")
+    return Problem(path, f"{message} (got {_show(value)})")
 
 
 def _check_references(cfg: StackConfig) -> list[Problem]:

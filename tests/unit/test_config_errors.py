@@ -144,6 +144,18 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         ["autoscaling reads vLLM's metrics from Prometheus"],
     ),
     (
+        "unquoted version read as a number",
+        lambda r: r["cluster"].update(kubernetesVersion=1.30),
+        "cluster.kubernetesVersion",
+        ["'1.31'", "YAML read 1.3 as a number: quote it"],
+    ),
+    (
+        "unquoted all-digit revision",
+        lambda r: model(r).update(revision=20240919),
+        "models[0].revision",
+        ["valid string", "YAML read 20240919 as a number: quote it"],
+    ),
+    (
         "log retention in part days",
         lambda r: r["observability"].update(logRetention="36h"),
         "observability.logRetention",
