@@ -113,7 +113,7 @@ def gpu_node_pool(
                 "cluster": cluster_name,
                 "project": cfg.cluster.project,
                 "region": cfg.cluster.region,
-                "zones": pool_zones(cfg, plan.pool),
+                "zones": pool_zones(cfg.cluster, plan.pool),
             },
             opts,
         )

@@ -546,7 +546,7 @@ def pool_node_names(cfg: StackConfig, pool: NodePoolConfig) -> list[str]:
     (so first-fit placement spreads like the zone topology constraint does)."""
     if not pool.cloud:
         return list(pool.nodes)
-    zones = pool_zones(cfg, pool)
+    zones = pool_zones(cfg.cluster, pool)
     return [f"{zone}/{i}" for i in range(pool.max_nodes or 0) for zone in zones]
 
 
@@ -669,7 +669,7 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
             p,
             scaling=scaling.get(p.model.name),
             standby_replicas=standby,
-            zones=tuple(pool_zones(cfg, p.pool)) if p.pool and p.pool.cloud else (),
+            zones=tuple(pool_zones(cfg.cluster, p.pool)) if p.pool and p.pool.cloud else (),
         )
         for p in plans
     ]

@@ -1,0 +1,112 @@
+"""StackConfig: the validated stack configuration, and the only reader of Pulumi config.
+
+One module per config section holds its model and its cross-field checks (cluster, models,
+gateway, observability, autoscaling, dr, images, security); `stack` composes them and
+`parse` runs every check; `errors` turns problems into one line each
+(`stacks/Pulumi.<stack>.yaml: llm-platform:<key.path>: <what is wrong>`); `reader` is the
+only reader of Pulumi config; `schema` exports the JSON Schema. Every default lives in
+these models.
+"""
+
+from infra.config.autoscaling import AUTOSCALING_TARGETS, AutoscalingConfig, ModelAutoscaling
+from infra.config.base import (
+    DNS_LABEL_PATTERN,
+    DURATION_PATTERN,
+    PROJECT,
+    STACK_CONFIG_DIR,
+    DnsLabel,
+    Duration,
+    Problem,
+    RepoId,
+    duration_seconds,
+)
+from infra.config.cluster import ClusterConfig, NodePoolConfig, SystemPoolConfig, pool_zones
+from infra.config.dr import DnsConfig, DrConfig
+from infra.config.errors import ConfigError, stack_file
+from infra.config.gateway import (
+    LETS_ENCRYPT,
+    ApiClientConfig,
+    ChatUiConfig,
+    GatewayConfig,
+    OutlierConfig,
+    RateLimitConfig,
+    RouteBackendConfig,
+    RouteConfig,
+    TlsConfig,
+)
+from infra.config.images import Digest, ImagesConfig
+from infra.config.models import (
+    MANAGED_VLLM_ARGS,
+    CacheConfig,
+    CpuBackendConfig,
+    KvCacheDtype,
+    ModelConfig,
+    Quantization,
+    RopeScaling,
+    ServingPolicy,
+)
+from infra.config.observability import (
+    AlertThresholds,
+    ObservabilityConfig,
+    PersistenceConfig,
+    SloConfig,
+)
+from infra.config.reader import load, secret, secret_object
+from infra.config.schema import json_schema
+from infra.config.security import SecurityConfig
+from infra.config.stack import SECRET_KEYS, TOP_LEVEL_KEYS, StackConfig, parse
+
+__all__ = [
+    "AUTOSCALING_TARGETS",
+    "DNS_LABEL_PATTERN",
+    "DURATION_PATTERN",
+    "LETS_ENCRYPT",
+    "MANAGED_VLLM_ARGS",
+    "PROJECT",
+    "SECRET_KEYS",
+    "STACK_CONFIG_DIR",
+    "TOP_LEVEL_KEYS",
+    "AlertThresholds",
+    "ApiClientConfig",
+    "AutoscalingConfig",
+    "CacheConfig",
+    "ChatUiConfig",
+    "ClusterConfig",
+    "ConfigError",
+    "CpuBackendConfig",
+    "Digest",
+    "DnsConfig",
+    "DnsLabel",
+    "DrConfig",
+    "Duration",
+    "GatewayConfig",
+    "ImagesConfig",
+    "KvCacheDtype",
+    "ModelAutoscaling",
+    "ModelConfig",
+    "NodePoolConfig",
+    "ObservabilityConfig",
+    "OutlierConfig",
+    "PersistenceConfig",
+    "Problem",
+    "Quantization",
+    "RateLimitConfig",
+    "RepoId",
+    "RopeScaling",
+    "RouteBackendConfig",
+    "RouteConfig",
+    "SecurityConfig",
+    "ServingPolicy",
+    "SloConfig",
+    "StackConfig",
+    "SystemPoolConfig",
+    "TlsConfig",
+    "duration_seconds",
+    "json_schema",
+    "load",
+    "parse",
+    "pool_zones",
+    "secret",
+    "secret_object",
+    "stack_file",
+]

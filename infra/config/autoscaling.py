@@ -1,0 +1,100 @@
+"""The `autoscaling` section (and each model's override): KEDA bounds and triggers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from infra.catalog.metrics import VLLM_RENAMED
+from infra.config.base import Problem, Section, problems_if
+
+if TYPE_CHECKING:
+    from infra.config.stack import StackConfig
+
+# What a KEDA trigger may scale on, and the bound of each target.
+AUTOSCALING_TARGETS: dict[str, tuple[str, float]] = {
+    "num_requests_waiting": ("queued requests per replica", float("inf")),
+    "kv_cache_usage_perc": ("average KV-cache usage, 0..1", 1.0),
+    "gpu_utilization": ("average GPU utilization of the model's pods, percent", 100.0),
+}
+
+
+class ModelAutoscaling(Section):
+    """Per-model overrides of the stack's `autoscaling` section."""
+
+    enabled: bool | None = None
+    min_replicas: int | None = Field(default=None, ge=0, le=64)
+    max_replicas: int | None = Field(default=None, ge=1, le=64)
+    targets: dict[str, float] | None = None
+
+
+class AutoscalingConfig(Section):
+    enabled: bool = False
+    min_replicas: int | None = Field(
+        default=None, ge=0, le=64, description="None = the model's replicas"
+    )
+    max_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="None = what the model's pool has room for (required on CPU)",
+    )
+    targets: dict[str, float] = Field(
+        default_factory=lambda: {"num_requests_waiting": 5.0, "kv_cache_usage_perc": 0.8},
+        description="trigger -> target; num_requests_waiting first (the primary trigger)",
+    )
+    polling_interval_seconds: int = Field(default=15, ge=5, le=300)
+    cooldown_seconds: int = Field(default=300, ge=0, le=3600)
+    scale_to_zero: bool = Field(
+        default=False, description="allow minReplicas: 0 (never in a DR-active stack)"
+    )
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_target(name: str, value: float, at: str, device: str) -> list[Problem]:
+    if name not in AUTOSCALING_TARGETS:
+        renamed = VLLM_RENAMED.get(name)
+        hint = f"vLLM renamed it to {renamed[0]!r} in {renamed[1]}; " if renamed else ""
+        known = ", ".join(AUTOSCALING_TARGETS)
+        return [Problem(f"{at}.{name}", f"unknown metric for KEDA; {hint}known: {known}")]
+    what, bound = AUTOSCALING_TARGETS[name]
+    if not 0 < value <= bound:
+        return [
+            Problem(f"{at}.{name}", f"{value} is out of range for {what} (0 < target ≤ {bound:g})")
+        ]
+    return problems_if(
+        name == "gpu_utilization" and device == "cpu",
+        f"{at}.{name}",
+        "a CPU model has no GPU utilization",
+    )
+
+
+def check_targets(targets: dict[str, float], at: str, device: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, value in targets.items():
+        problems += _check_target(name, value, at, device)
+    return problems + problems_if(
+        bool(targets) and "num_requests_waiting" not in targets,
+        at,
+        "num_requests_waiting is the primary trigger and must be set",
+    )
+
+
+def check_autoscaling(cfg: StackConfig) -> list[Problem]:
+    """Known triggers in range, for the stack and for each model's own targets."""
+    problems = check_targets(cfg.autoscaling.targets, "autoscaling.targets", "gpu")
+    for i, m in enumerate(cfg.models):
+        if m.autoscaling is not None and m.autoscaling.targets is not None:
+            problems += check_targets(
+                m.autoscaling.targets, f"models[{i}].autoscaling.targets", m.device
+            )
+        else:
+            problems += problems_if(
+                m.device == "cpu" and "gpu_utilization" in cfg.autoscaling.targets,
+                "autoscaling.targets.gpu_utilization",
+                f"model {m.name!r} runs on CPU; set its own targets",
+            )
+    return problems

@@ -1,0 +1,197 @@
+"""The `gateway`, `apiKeys` and `chatUi` sections: the one OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from infra.config.base import (
+    EMAIL_PATTERN,
+    HEADER_PATTERN,
+    HOSTNAME_PATTERN,
+    DnsLabel,
+    Problem,
+    Section,
+    problems_if,
+)
+
+if TYPE_CHECKING:
+    from infra.config.stack import StackConfig
+
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+
+
+class TlsConfig(Section):
+    mode: Literal["acme", "selfSigned", "none"] = Field(
+        default="acme",
+        description="acme: a public certificate (HTTP-01 through the gateway); selfSigned: dev; "
+        "none: plain HTTP",
+    )
+    issuer_email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)] | None = Field(
+        default=None, description="ACME account e-mail (required for acme)"
+    )
+    acme_server: Annotated[str, StringConstraints(pattern=r"^https://")] = LETS_ENCRYPT
+    solver: Literal["http01", "dns01CloudDns"] = Field(
+        default="http01",
+        description="how ACME checks the name: http01 through the gateway; dns01CloudDns with a "
+        "Cloud DNS record (DR: the standby region must renew while DNS points elsewhere)",
+    )
+
+
+class RateLimitConfig(Section):
+    requests: int = Field(default=60, ge=1)
+    unit: Literal["Second", "Minute", "Hour", "Day"] = "Minute"
+
+
+class ApiClientConfig(Section):
+    name: DnsLabel = Field(description="client id; its API key is generated unless apiKeys has it")
+    rate_limit: RateLimitConfig | None = Field(
+        default=None, description="this client's own limit; None = gateway.rateLimit"
+    )
+    generation: int = Field(default=1, ge=1, description="bump to rotate a generated key")
+
+
+class RouteBackendConfig(Section):
+    deployment: DnsLabel = Field(description="a models[].name")
+    weight: int = Field(ge=0, le=100)
+
+
+class RouteConfig(Section):
+    model: str = Field(min_length=1, description="the model name clients send")
+    backends: list[RouteBackendConfig] = Field(min_length=1)
+
+
+class OutlierConfig(Section):
+    consecutive_errors: int = Field(default=3, ge=1, description="5xx in a row before ejection")
+    ejection_seconds: int = Field(default=30, ge=1)
+    max_ejection_percent: int = Field(default=50, ge=1, le=100)
+
+
+class GatewayConfig(Section):
+    enabled: bool = True
+    hostname: Annotated[str, StringConstraints(pattern=HOSTNAME_PATTERN, max_length=253)] | None = (
+        Field(default=None, description="public DNS name of the endpoint (required with TLS)")
+    )
+    tls: TlsConfig = Field(default_factory=TlsConfig)
+    clients: list[ApiClientConfig] = Field(
+        default_factory=lambda: [ApiClientConfig(name="default")], min_length=1
+    )
+    rate_limit: RateLimitConfig = Field(
+        default_factory=RateLimitConfig, description="per client (API key)"
+    )
+    session_header: Annotated[str, StringConstraints(pattern=HEADER_PATTERN)] = Field(
+        default="x-session-id",
+        description="requests with the same value go to the same replica (prefix-cache hits)",
+    )
+    request_timeout_seconds: int = Field(
+        default=600, ge=10, le=3600, description="long generations stream for minutes"
+    )
+    max_request_body_mib: int = Field(default=8, ge=1, le=256)
+    retries: int = Field(
+        default=2, ge=0, le=5, description="only for failures before the request reached vLLM"
+    )
+    outlier_detection: OutlierConfig = Field(default_factory=OutlierConfig)
+    routes: list[RouteConfig] = Field(
+        default_factory=list, description="weighted splits; other models get a route each"
+    )
+    replicas: int = Field(default=2, ge=1, le=16, description="Envoy proxy replicas")
+    service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
+
+
+class ChatUiConfig(Section):
+    enabled: bool = False
+    storage_class: str | None = None
+    size_gib: int = Field(default=2, ge=1)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_tls(cfg: StackConfig) -> list[Problem]:
+    gw = cfg.gateway
+    return (
+        problems_if(
+            gw.tls.mode != "none" and gw.hostname is None,
+            "gateway.hostname",
+            f"TLS mode {gw.tls.mode!r} needs the hostname to put in the certificate",
+        )
+        + problems_if(
+            gw.tls.solver == "dns01CloudDns" and (cfg.dr is None or cfg.cluster.provider != "gke"),
+            "gateway.tls.solver",
+            "dns01CloudDns is set up for GKE DR stacks (dr section); elsewhere use http01",
+        )
+        + problems_if(
+            gw.tls.mode == "acme" and gw.tls.issuer_email is None,
+            "gateway.tls.issuerEmail",
+            "ACME needs an account e-mail; or use tls.mode: selfSigned (dev) or none",
+        )
+    )
+
+
+def _check_clients(cfg: StackConfig) -> list[Problem]:
+    names = [c.name for c in cfg.gateway.clients]
+    problems: list[Problem] = []
+    for i, name in enumerate(names):
+        problems += problems_if(
+            names.index(name) != i, f"gateway.clients[{i}].name", f"duplicate client {name!r}"
+        )
+    if cfg.api_keys is None:
+        return problems
+    for name in names:
+        problems += problems_if(
+            name not in cfg.api_keys,
+            f"apiKeys.{name}",
+            f"client {name!r} has no key; set it with pulumi config set --secret --path "
+            f"'apiKeys.{name}' KEY, or remove the client",
+        )
+    for name in cfg.api_keys:
+        problems += problems_if(
+            name not in names,
+            f"apiKeys.{name}",
+            f"no gateway.clients entry has this name; clients: {', '.join(names)}",
+        )
+    return problems
+
+
+def _check_routes(cfg: StackConfig) -> list[Problem]:
+    deployments = {m.name: m for m in cfg.models}
+    routed: set[str] = set()
+    public: set[str] = set()
+    problems: list[Problem] = []
+    for i, route in enumerate(cfg.gateway.routes):
+        at = f"gateway.routes[{i}]"
+        total = sum(b.weight for b in route.backends)
+        problems += problems_if(
+            total != 100, f"{at}.backends", f"weights sum to {total}; they must sum to 100"
+        )
+        problems += problems_if(
+            route.model in public, f"{at}.model", f"{route.model!r} is routed twice"
+        )
+        public.add(route.model)
+        for j, backend in enumerate(route.backends):
+            problems += problems_if(
+                backend.deployment not in deployments,
+                f"{at}.backends[{j}].deployment",
+                f"unknown model {backend.deployment!r}; models: {', '.join(deployments)}",
+            )
+            routed.add(backend.deployment)
+    for name, m in deployments.items():
+        problems += problems_if(
+            name not in routed and m.served_name in public,
+            "gateway.routes",
+            f"{m.served_name!r} is both a route and the served name of model {name!r}, "
+            "which no route uses",
+        )
+    return problems
+
+
+def check_gateway(cfg: StackConfig) -> list[Problem]:
+    """TLS needs a name and an issuer; clients and keys match; routes name real models."""
+    if not cfg.gateway.enabled:
+        return problems_if(
+            cfg.chat_ui.enabled,
+            "chatUi.enabled",
+            "the chat UI talks to the gateway: enable gateway or disable chatUi",
+        )
+    return _check_tls(cfg) + _check_clients(cfg) + _check_routes(cfg)

@@ -1,0 +1,86 @@
+"""The only reader of Pulumi config: every `llm-platform:*` key, read once, then parsed."""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+import typing
+from typing import Annotated, Any, Union
+
+import pulumi
+from pydantic import BaseModel
+
+from infra.config.base import PROJECT, Problem
+from infra.config.errors import ConfigError, stack_file
+from infra.config.stack import SECRET_KEYS, StackConfig, parse
+
+
+def _is_object(annotation: Any) -> bool:
+    """Objects and lists come as JSON from Pulumi config; scalars as strings."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_is_object(a) for a in typing.get_args(annotation))
+    if origin is Annotated:
+        return _is_object(typing.get_args(annotation)[0])
+    return origin in (list, dict) or (
+        isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    )
+
+
+# Top-level keys whose values are objects or lists (read with get_object).
+OBJECT_KEYS = frozenset(
+    f.alias or n for n, f in StackConfig.model_fields.items() if _is_object(f.annotation)
+)
+_KEY = re.compile(rf"^{re.escape(PROJECT)}:(?P<key>.+)$")
+
+
+def _project_keys() -> list[str]:
+    """Every `llm-platform:*` key the engine passed to this program."""
+    keys = set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.get_config_env())
+    return sorted(m.group("key") for k in keys if (m := _KEY.match(k)))
+
+
+def _secret_shape(value: str) -> Any:
+    """A secret's structure with every value masked: a map keeps its keys."""
+    try:
+        decoded = json.loads(value)
+    except (TypeError, json.JSONDecodeError):
+        return "[secret]"
+    if isinstance(decoded, dict):
+        return {k: "[secret]" for k in decoded}
+    return "[secret]"
+
+
+def load() -> StackConfig:
+    """Read the stack's Pulumi config once and validate it. Raises ConfigError."""
+    source = stack_file(pulumi.get_stack())
+    config = pulumi.Config(PROJECT)
+    raw: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key in _project_keys():
+        full = f"{PROJECT}:{key}"
+        if key in SECRET_KEYS and not pulumi.runtime.is_config_secret(full):
+            problems.append(Problem(key, f"must be a secret: {SECRET_KEYS[key]}"))
+        elif key in SECRET_KEYS:
+            # Only the shape is validated here; values are read as secrets where used.
+            raw[key] = _secret_shape(pulumi.runtime.get_config(full))
+        elif key in OBJECT_KEYS:
+            try:
+                raw[key] = config.get_object(key)
+            except (pulumi.ConfigTypeError, json.JSONDecodeError):
+                problems.append(Problem(key, "must be a YAML object or list"))
+        else:
+            raw[key] = config.get(key)
+    if problems:
+        raise ConfigError(problems, source)
+    return parse(raw, source)
+
+
+def secret(key: str) -> pulumi.Output[str] | None:
+    """A secret config value as a secret Output (never a plain string)."""
+    return pulumi.Config(PROJECT).get_secret(key)
+
+
+def secret_object(key: str) -> pulumi.Output[Any] | None:
+    return pulumi.Config(PROJECT).get_secret_object(key)
