@@ -22,10 +22,14 @@ from infra.components.network import NetworkPolicies
 from infra.components.node_pools import gpu_node_pool
 from infra.components.observability import Observability
 from infra.config import StackConfig
-from infra.manifests.chat_ui import CHAT_CLIENT
 from infra.manifests.common import labels, namespace
-from infra.manifests.failover import LOADER_SERVICE_ACCOUNT
-from infra.manifests.model_server import HF_TOKEN_KEY, HF_TOKEN_SECRET, PodImages
+from infra.manifests.model_server import PodImages
+from infra.manifests.topology import (
+    CHAT_CLIENT,
+    HF_TOKEN_KEY,
+    HF_TOKEN_SECRET,
+    LOADER_SERVICE_ACCOUNT,
+)
 from infra.planning.capacity import PlatformPlan
 from infra.planning.routing import public_routes
 

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pulumi
 
 from infra.catalog.vllm import SERVER_PORT
+from infra.config import StackConfig
+from infra.manifests.topology import (
+    EG_NAMESPACE,
+    GRAFANA_NAME,
+    MONITORING_NAMESPACE,
+    PROXY_SERVICE,
+    Outputs,
+)
 from infra.planning.budgets import budgets
 from infra.planning.capacity import PlatformPlan, ServingPlan
+
+if TYPE_CHECKING:
+    from infra.composition import Platform
 
 
 def _replicas(plan: ServingPlan) -> str | int:
@@ -74,3 +87,51 @@ def pool_summary(plan: PlatformPlan) -> dict[str, dict[str, Any]]:
         }
         for name, p in plan.pools.items()
     }
+
+
+def export_outputs(config: StackConfig, plan: PlatformPlan, platform: Platform) -> None:
+    """The stack outputs the README documents (keys in topology.Outputs)."""
+    pulumi.export(Outputs.ENVIRONMENT, config.environment)
+    pulumi.export(Outputs.MODELS, {m.model.name: capacity_summary(m) for m in plan.models})
+    pulumi.export(Outputs.GPU_POOLS, pool_summary(plan))
+    if platform.observability is not None:
+        pulumi.export(
+            Outputs.GRAFANA,
+            {
+                "portForward": f"kubectl -n {MONITORING_NAMESPACE} port-forward "
+                f"svc/{GRAFANA_NAME} 3000:80",
+                "user": "admin",
+                "password": f"pulumi stack output {Outputs.GRAFANA_PASSWORD} --show-secrets",
+            },
+        )
+        pulumi.export(
+            Outputs.GRAFANA_PASSWORD,
+            pulumi.Output.secret(platform.observability.grafana_admin_password),
+        )
+    if platform.gateway is not None:
+        pulumi.export(Outputs.ENDPOINT, platform.gateway.endpoint)
+        pulumi.export(Outputs.API_KEYS, pulumi.Output.secret(platform.gateway.api_keys))
+        if config.gateway.service_type == "ClusterIP":
+            pulumi.export(
+                Outputs.GATEWAY_PORT_FORWARD,
+                f"kubectl -n {EG_NAMESPACE} port-forward svc/{PROXY_SERVICE} 8080:80"
+                "  # then http://localhost:8080/v1",
+            )
+        pulumi.export(
+            Outputs.API_KEY_HINT,
+            f"pulumi stack output {Outputs.API_KEYS} --show-secrets; send it as "
+            "'Authorization: Bearer <key>' to the endpoint",
+        )
+    if platform.failover is not None and config.dr is not None:
+        pulumi.export(
+            Outputs.DR,
+            {
+                "role": config.dr.role,
+                "active": config.dr.active,
+                "serving": "standby" if config.dr.standby else "active",
+            },
+        )
+        pulumi.export(Outputs.GATEWAY_ADDRESS, platform.failover.gateway_address)
+        if config.dr.role == "primary":
+            # What the secondary reads through its StackReference: same models, same bits.
+            pulumi.export(Outputs.DR_MANIFEST, platform.failover.manifest)

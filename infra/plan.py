@@ -19,6 +19,7 @@ from tabulate import tabulate
 
 from infra.config import PROJECT, ConfigError, stack_file
 from infra.engine import PROJECT_ROOT, Recorded, RunResult, run, run_entry_point
+from infra.manifests.topology import Outputs
 from infra.outputs import POOL_COLUMNS, TABLE_COLUMNS
 from infra.stack_file import read_stack_file
 
@@ -134,7 +135,7 @@ def report(result: RunResult) -> str:
     ]
     text = "Capacity plan (per replica; GiB per GPU, or per pod on CPU):\n"
     text += tabulate(rows, headers=[h for h, _ in TABLE_COLUMNS], disable_numparse=True)
-    pools = result.outputs.get("gpuPools", {})
+    pools = result.outputs.get(Outputs.GPU_POOLS, {})
     if pools:
         prow = [[name, *(p[key] for _, key in POOL_COLUMNS[1:])] for name, p in pools.items()]
         text += "\n\nGPU pools:\n" + tabulate(

@@ -8,8 +8,9 @@ import pulumi
 
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
-from infra.manifests.autoscaling import KEDA_NAMESPACE, keda_values, scaled_object
+from infra.manifests.autoscaling import keda_values, scaled_object
 from infra.manifests.common import namespace
+from infra.manifests.topology import KEDA_NAMESPACE
 from infra.planning.budgets import budgets
 from infra.planning.capacity import ServingPlan
 

@@ -9,8 +9,9 @@ import pulumi
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
 from infra.config import ChatUiConfig
-from infra.manifests.chat_ui import CHAT_NAMESPACE, chat_key_secret, open_webui_values
+from infra.manifests.chat_ui import chat_key_secret, open_webui_values
 from infra.manifests.common import namespace
+from infra.manifests.topology import CHAT_NAMESPACE
 
 
 class ChatUiArgs(TypedDict):

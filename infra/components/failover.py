@@ -12,14 +12,9 @@ import pulumi_gcp as gcp
 
 from infra.components.declare import declare
 from infra.config import ConfigError, StackConfig, stack_file
-from infra.manifests.failover import (
-    LOADER_SERVICE_ACCOUNT,
-    loader_service_account,
-    snapshot_job,
-    snapshot_url,
-)
-from infra.manifests.gateway import CERT_MANAGER_NAMESPACE
+from infra.manifests.failover import loader_service_account, snapshot_job, snapshot_url
 from infra.manifests.model_server import PodImages, default_images
+from infra.manifests.topology import CERT_MANAGER_NAMESPACE, LOADER_SERVICE_ACCOUNT, Outputs
 from infra.planning.capacity import ServingPlan
 from infra.planning.dr import compare_with_primary, published_models
 
@@ -184,7 +179,7 @@ class Failover(pulumi.ComponentResource):
                     raise ConfigError(problems, source)
                 return dict(manifest)
 
-            self.manifest = primary.get_output("drManifest").apply(checked)
+            self.manifest = primary.get_output(Outputs.DR_MANIFEST).apply(checked)
             self.bucket = self.manifest.apply(lambda m: str(m["snapshotBucket"]))
             gcp.storage.BucketIAMMember(
                 "loader-reads",

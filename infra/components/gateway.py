@@ -14,10 +14,6 @@ from infra.components.declare import declare, helm_release
 from infra.config import GatewayConfig
 from infra.manifests.common import namespace
 from infra.manifests.gateway import (
-    AI_GATEWAY_NAMESPACE,
-    CERT_MANAGER_NAMESPACE,
-    EG_NAMESPACE,
-    GATEWAY_NAMESPACE,
     ai_gateway_route,
     ai_gateway_values,
     ai_service_backend,
@@ -34,6 +30,12 @@ from infra.manifests.gateway import (
     https_redirect,
     security_policy,
     traffic_policy,
+)
+from infra.manifests.topology import (
+    AI_GATEWAY_NAMESPACE,
+    CERT_MANAGER_NAMESPACE,
+    EG_NAMESPACE,
+    GATEWAY_NAMESPACE,
 )
 from infra.planning.routing import PublicRoute
 

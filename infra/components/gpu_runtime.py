@@ -9,7 +9,8 @@ import pulumi
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
 from infra.manifests.common import namespace
-from infra.manifests.gpu_runtime import GPU_NAMESPACE, device_plugin_values
+from infra.manifests.gpu_runtime import device_plugin_values
+from infra.manifests.topology import GPU_NAMESPACE
 
 
 class GpuRuntimeArgs(TypedDict):

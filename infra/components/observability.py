@@ -13,11 +13,7 @@ from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
 from infra.config import ObservabilityConfig
 from infra.manifests.common import labels, namespace
-from infra.manifests.gpu_runtime import GPU_NAMESPACE
 from infra.manifests.observability import (
-    GRAFANA_ADMIN_SECRET,
-    LOGGING_NAMESPACE,
-    MONITORING_NAMESPACE,
     alloy_values,
     dashboard_config_map,
     dcgm_exporter_values,
@@ -27,6 +23,12 @@ from infra.manifests.observability import (
     pod_monitor,
     prometheus_rule,
     vllm_dashboard,
+)
+from infra.manifests.topology import (
+    GPU_NAMESPACE,
+    GRAFANA_ADMIN_SECRET,
+    LOGGING_NAMESPACE,
+    MONITORING_NAMESPACE,
 )
 from infra.planning.capacity import ServingPlan
 

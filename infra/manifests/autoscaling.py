@@ -5,13 +5,12 @@ from __future__ import annotations
 from infra.catalog.metrics import DCGM_BASE
 from infra.manifests.common import Manifest, labels
 from infra.manifests.model_server import APP
-from infra.manifests.observability import PROMETHEUS_URL
+from infra.manifests.topology import PROMETHEUS_URL
 from infra.planning import promql
 from infra.planning.autoscaling import behavior
 from infra.planning.budgets import Budgets
 from infra.planning.capacity import ServingPlan
 
-KEDA_NAMESPACE = "keda"
 KEDA_SIZES: Manifest = {
     "operator": {
         "requests": {"cpu": "100m", "memory": "128Mi"},

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from infra.config import ChatUiConfig
 from infra.manifests.common import Manifest, gib, labels
+from infra.manifests.topology import CHAT_CLIENT, CHAT_KEY_SECRET, CHAT_NAMESPACE
 
-CHAT_NAMESPACE = "chat"
-CHAT_CLIENT = "chat-ui"  # its gateway client id
-CHAT_KEY_SECRET = "chat-ui-api-key"
 CHAT_RESOURCES: Manifest = {
     "requests": {"cpu": "250m", "memory": "512Mi"},
     "limits": {"cpu": "2", "memory": "2Gi"},

@@ -16,9 +16,9 @@ from infra.manifests.model_server import (
     loader_code_volume,
     loader_container,
 )
+from infra.manifests.topology import LOADER_SERVICE_ACCOUNT
 from infra.planning.capacity import ServingPlan
 
-LOADER_SERVICE_ACCOUNT = "model-loader"
 WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
 SNAPSHOT_COMPONENT = "model-snapshot"
 SNAPSHOT_PREFIX = "models"

@@ -15,21 +15,21 @@ from infra.catalog.vllm import SERVER_PORT
 from infra.config import GatewayConfig, RateLimitConfig
 from infra.manifests.common import Manifest, labels
 from infra.manifests.model_server import pod_service_name
+from infra.manifests.topology import (
+    AI_GATEWAY_EXTENSION,
+    AI_GATEWAY_EXTENSION_PORT,
+    API_KEYS_SECRET,
+    EG_NAMESPACE,
+    GATEWAY,
+    GATEWAY_CLASS,
+    GATEWAY_NAMESPACE,
+    ISSUER,
+    PROXY_SERVICE,
+    TLS_SECRET,
+)
 from infra.planning.routing import PublicRoute
 
-GATEWAY_NAMESPACE = "llm-gateway"  # our Gateway API objects, keys and certificate
-EG_NAMESPACE = "envoy-gateway-system"  # Envoy Gateway's controller and the Envoy proxies
-AI_GATEWAY_NAMESPACE = "envoy-ai-gateway-system"
 # The AI Gateway controller's extension server, which Envoy Gateway calls while translating.
-AI_GATEWAY_EXTENSION = f"ai-gateway-controller.{AI_GATEWAY_NAMESPACE}.svc.cluster.local"
-AI_GATEWAY_EXTENSION_PORT = 1063
-CERT_MANAGER_NAMESPACE = "cert-manager"
-GATEWAY_CLASS = "llm-platform"
-GATEWAY = "llm-gateway"
-PROXY_SERVICE = "llm-gateway"  # fixed name of the Envoy Service (in EG_NAMESPACE)
-API_KEYS_SECRET = "llm-api-keys"
-TLS_SECRET = "llm-gateway-tls"
-ISSUER = "llm-platform"
 MODEL_HEADER = "x-ai-eg-model"  # where the AI Gateway puts the request's `model`
 CLIENT_HEADER = "x-llm-client"  # the authenticated client id, for per-client limits
 GATEWAY_API = "gateway.networking.k8s.io"

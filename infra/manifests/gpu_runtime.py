@@ -9,7 +9,6 @@ import yaml
 from infra.manifests.common import POOL_LABEL, POOL_TAINT, Manifest
 
 GPU_RESOURCE = "nvidia.com/gpu"
-GPU_NAMESPACE = "gpu-system"
 # The device plugin is a tiny Go daemon; these bound it without starving it.
 DEVICE_PLUGIN_RESOURCES: Manifest = {
     "requests": {"cpu": "50m", "memory": "64Mi"},

@@ -20,6 +20,7 @@ from infra.manifests.common import (
 )
 from infra.manifests.gpu_runtime import GPU_RESOURCE
 from infra.manifests.node_pools import node_selector, tolerations
+from infra.manifests.topology import HF_TOKEN_KEY, HF_TOKEN_SECRET
 from infra.planning.budgets import Budgets, Probe
 from infra.planning.capacity import ServingPlan
 from infra.planning.vllm_args import (
@@ -36,8 +37,6 @@ REVISION_HISTORY = 3
 COMPONENT = "model-server"
 # Pod annotation with the served model name (label values cannot hold "/"): logs get it.
 SERVED_NAME_ANNOTATION = "llm-platform.io/served-model-name"
-HF_TOKEN_SECRET = "hf-token"
-HF_TOKEN_KEY = "token"
 # The download is network-bound; a small, bounded footprint.
 DOWNLOADER_RESOURCES: Manifest = {
     "requests": {"cpu": "500m", "memory": "1Gi"},

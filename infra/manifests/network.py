@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from infra.catalog.vllm import SERVER_PORT
 from infra.manifests.common import Manifest, labels
-from infra.manifests.gateway import EG_NAMESPACE
 from infra.manifests.model_server import APP, COMPONENT
-from infra.manifests.observability import LOGGING_NAMESPACE, LOKI_NAME, MONITORING_NAMESPACE
+from infra.manifests.topology import (
+    DNS_PODS,
+    EG_NAMESPACE,
+    ENVOY_PODS,
+    LOGGING_NAMESPACE,
+    LOKI_NAME,
+    LOKI_PORT,
+    MONITORING_NAMESPACE,
+    NS_LABEL,
+    PROMETHEUS_PODS,
+)
 
-NS_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace
 VLLM_PODS = {"app.kubernetes.io/name": APP, "app.kubernetes.io/component": COMPONENT}
-ENVOY_PODS = {"app.kubernetes.io/name": "envoy"}  # Envoy Gateway's proxy pods
-PROMETHEUS_PODS = {"app.kubernetes.io/name": "prometheus"}
-DNS_PODS = {"k8s-app": "kube-dns"}  # CoreDNS keeps the kube-dns label
-LOKI_PORT = 3100
 # Model downloads go to the public internet only: never to cluster, node or metadata
 # addresses (RFC 1918, link-local incl. 169.254.169.254, CGNAT).
 PRIVATE_RANGES = [

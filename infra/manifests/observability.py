@@ -19,24 +19,24 @@ from infra.config import ObservabilityConfig
 from infra.manifests.common import POOL_LABEL, POOL_TAINT, Manifest, gib, labels
 from infra.manifests.gpu_runtime import GPU_RESOURCE
 from infra.manifests.model_server import APP, COMPONENT, SERVED_NAME_ANNOTATION
+from infra.manifests.topology import (
+    GRAFANA_ADMIN_SECRET,
+    GRAFANA_NAME,
+    KPS_NAME,
+    LOKI_NAME,
+    LOKI_URL,
+    MONITORING_NAMESPACE,
+)
 from infra.planning import promql
 from infra.planning.budgets import budgets
 from infra.planning.capacity import ServingPlan
 
-MONITORING_NAMESPACE = "monitoring"
-LOGGING_NAMESPACE = "logging"
-KPS_NAME = "kps"  # kube-prometheus-stack fullnameOverride: services are kps-prometheus, …
-PROMETHEUS_URL = f"http://{KPS_NAME}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
-LOKI_NAME = "loki"
 GKE_NVIDIA_DIR = "/home/kubernetes/bin/nvidia"
 # The day Loki's index schema (tsdb v13) starts. Fixed forever: a later schema is added as a
 # new entry from a future date, never by editing this one.
 LOKI_SCHEMA_FROM = "2026-01-01"
 # Grafana dashboard JSON model version the dashboards are written in.
 GRAFANA_SCHEMA_VERSION = 39
-LOKI_URL = f"http://{LOKI_NAME}.{LOGGING_NAMESPACE}.svc:3100"
-GRAFANA_NAME = "grafana"
-GRAFANA_ADMIN_SECRET = "grafana-admin"
 DASHBOARD_LABEL = "grafana_dashboard"
 PROMETHEUS_UID = "prometheus"
 LOKI_UID = "loki"

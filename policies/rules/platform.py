@@ -16,7 +16,7 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
-GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
 ROUTE_TYPES = {
     "kubernetes:aigateway.envoyproxy.io/v1beta1:AIGatewayRoute",
@@ -98,7 +98,7 @@ def gateway_auth_and_tls(
     resources: list[Resource], config: Props
 ) -> Iterator[tuple[Resource | None, str]]:
     listeners: dict[tuple[str, str], Props] = {}
-    for g in (r for r in resources if r.type == GATEWAY):
+    for g in (r for r in resources if r.type == GATEWAY_TYPE):
         for listener in (g.props.get("spec") or {}).get("listeners") or []:
             listeners[(_meta(g)["name"], listener["name"])] = listener
     protected = set()

@@ -1,0 +1,78 @@
+"""Where things live in the cluster: namespaces, release and service names, in-cluster URLs,
+third-party pod labels, and the stack-output keys. One place, so a rename is one edit."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --------------------------------------------------------------------------- namespaces
+GPU_NAMESPACE: Final = "gpu-system"  # device plugin and DCGM exporter (privileged)
+MONITORING_NAMESPACE: Final = "monitoring"
+LOGGING_NAMESPACE: Final = "logging"
+KEDA_NAMESPACE: Final = "keda"
+CHAT_NAMESPACE: Final = "chat"
+GATEWAY_NAMESPACE: Final = "llm-gateway"  # our Gateway API objects, keys and certificate
+EG_NAMESPACE: Final = "envoy-gateway-system"  # Envoy Gateway's controller and the Envoy proxies
+AI_GATEWAY_NAMESPACE: Final = "envoy-ai-gateway-system"
+CERT_MANAGER_NAMESPACE: Final = "cert-manager"
+# Namespaces the platform itself owns: a model may not be deployed into one of them.
+PLATFORM_NAMESPACES: Final = frozenset(
+    {
+        GPU_NAMESPACE,
+        MONITORING_NAMESPACE,
+        LOGGING_NAMESPACE,
+        KEDA_NAMESPACE,
+        CHAT_NAMESPACE,
+        GATEWAY_NAMESPACE,
+        EG_NAMESPACE,
+        AI_GATEWAY_NAMESPACE,
+        CERT_MANAGER_NAMESPACE,
+    }
+)
+
+# --------------------------------------------------------------------------- names and URLs
+KPS_NAME: Final = "kps"  # kube-prometheus-stack fullnameOverride: services are kps-prometheus, …
+PROMETHEUS_PORT: Final = 9090
+PROMETHEUS_URL: Final = f"http://{KPS_NAME}-prometheus.{MONITORING_NAMESPACE}.svc:{PROMETHEUS_PORT}"
+LOKI_NAME: Final = "loki"
+LOKI_PORT: Final = 3100
+LOKI_URL: Final = f"http://{LOKI_NAME}.{LOGGING_NAMESPACE}.svc:{LOKI_PORT}"
+GRAFANA_NAME: Final = "grafana"
+GRAFANA_ADMIN_SECRET: Final = "grafana-admin"
+GATEWAY_CLASS: Final = "llm-platform"
+GATEWAY: Final = "llm-gateway"
+PROXY_SERVICE: Final = "llm-gateway"  # fixed name of the Envoy Service (in EG_NAMESPACE)
+AI_GATEWAY_EXTENSION: Final = f"ai-gateway-controller.{AI_GATEWAY_NAMESPACE}.svc.cluster.local"
+AI_GATEWAY_EXTENSION_PORT: Final = 1063
+API_KEYS_SECRET: Final = "llm-api-keys"
+TLS_SECRET: Final = "llm-gateway-tls"
+ISSUER: Final = "llm-platform"
+CHAT_CLIENT: Final = "chat-ui"  # the chat UI's gateway client id
+CHAT_KEY_SECRET: Final = "chat-ui-api-key"
+HF_TOKEN_SECRET: Final = "hf-token"
+HF_TOKEN_KEY: Final = "token"
+LOADER_SERVICE_ACCOUNT: Final = "model-loader"
+
+# --------------------------------------------------------------------------- third-party pods
+NS_LABEL: Final = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace
+ENVOY_PODS: Final = {"app.kubernetes.io/name": "envoy"}  # Envoy Gateway's proxy pods
+PROMETHEUS_PODS: Final = {"app.kubernetes.io/name": "prometheus"}
+DNS_PODS: Final = {"k8s-app": "kube-dns"}  # CoreDNS keeps the kube-dns label
+
+
+# --------------------------------------------------------------------------- stack outputs
+class Outputs:
+    """Stack-output keys (`pulumi stack output <key>`), as the README names them."""
+
+    ENVIRONMENT: Final = "environment"
+    MODELS: Final = "models"
+    GPU_POOLS: Final = "gpuPools"
+    GRAFANA: Final = "grafana"
+    GRAFANA_PASSWORD: Final = "grafanaAdminPassword"
+    ENDPOINT: Final = "endpoint"
+    API_KEYS: Final = "apiKeys"
+    API_KEY_HINT: Final = "apiKeyHint"
+    GATEWAY_PORT_FORWARD: Final = "gatewayPortForward"
+    DR: Final = "dr"
+    GATEWAY_ADDRESS: Final = "gatewayAddress"
+    DR_MANIFEST: Final = "drManifest"
