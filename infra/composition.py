@@ -22,12 +22,10 @@ from infra.components.network import NetworkPolicies
 from infra.components.node_pools import gpu_node_pool
 from infra.components.observability import Observability
 from infra.config import StackConfig
-from infra.manifests.common import labels, namespace
-from infra.manifests.model_server import PodImages
+from infra.manifests.common import namespace
+from infra.manifests.model_server import PodImages, hf_token_secret
 from infra.manifests.topology import (
     CHAT_CLIENT,
-    HF_TOKEN_KEY,
-    HF_TOKEN_SECRET,
     LOADER_SERVICE_ACCOUNT,
 )
 from infra.planning.capacity import PlatformPlan
@@ -45,20 +43,6 @@ def image_keys(plan: PlatformPlan) -> list[str]:
 class PlatformArgs(TypedDict):
     config: StackConfig
     plan: PlatformPlan
-
-
-def hf_token_secret(ns: str, token: pulumi.Output[str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "Opaque",
-        "metadata": {
-            "name": HF_TOKEN_SECRET,
-            "namespace": ns,
-            "labels": labels("llm-platform", ns, "model-download"),
-        },
-        "stringData": {HF_TOKEN_KEY: token},
-    }
 
 
 class Platform(pulumi.ComponentResource):

@@ -49,9 +49,6 @@ class RunResult:
     resources: list[Recorded]
     outputs: dict[str, Any]
 
-    def of_type(self, type_: str) -> list[Recorded]:
-        return [r for r in self.resources if r.type == type_]
-
 
 def _join(path: str, key: str | int) -> str:
     if isinstance(key, int):

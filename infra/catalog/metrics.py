@@ -7,6 +7,8 @@ of showing "No data".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from infra.catalog.gpus import GpuSpec
 from infra.catalog.versions import VLLM_VERSION
 
@@ -86,9 +88,12 @@ DCGM_GPU_LABEL = "gpu"
 DCGM_HOST_LABEL = "Hostname"
 
 
-def dcgm_metrics(gpu: GpuSpec) -> dict[str, str]:
-    """The DCGM fields this GPU family exposes (RTX 40xx has no DCGM_FI_PROF_*)."""
-    return {**DCGM_BASE, **(DCGM_PROFILING if gpu.dcgm_profiling else {})}
+def dcgm_fields(gpus: Iterable[GpuSpec]) -> dict[str, str]:
+    """The DCGM fields every GPU family of a set exposes: an exporter asking an RTX 40xx for
+    DCGM_FI_PROF_* fails, so profiling fields only when every family has them."""
+    families = list(gpus)
+    profiling = bool(families) and all(g.dcgm_profiling for g in families)
+    return {**DCGM_BASE, **(DCGM_PROFILING if profiling else {})}
 
 
 # kube-state-metrics (shipped by kube-prometheus-stack).

@@ -12,21 +12,22 @@ from infra.catalog.gpus import GpuSpec
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
 from infra.config import ObservabilityConfig
-from infra.manifests.common import labels, namespace
-from infra.manifests.observability import (
-    alloy_values,
+from infra.manifests.common import namespace
+from infra.manifests.observability.alerts import prometheus_rule
+from infra.manifests.observability.dashboards import (
     dashboard_config_map,
-    dcgm_exporter_values,
     gpu_dashboard,
-    kube_prometheus_stack_values,
-    loki_values,
-    pod_monitor,
-    prometheus_rule,
     vllm_dashboard,
+)
+from infra.manifests.observability.logs import alloy_values, loki_values
+from infra.manifests.observability.values import (
+    dcgm_exporter_values,
+    grafana_admin_secret,
+    kube_prometheus_stack_values,
+    pod_monitor,
 )
 from infra.manifests.topology import (
     GPU_NAMESPACE,
-    GRAFANA_ADMIN_SECRET,
     LOGGING_NAMESPACE,
     MONITORING_NAMESPACE,
 )
@@ -60,20 +61,7 @@ class Observability(pulumi.ComponentResource):
         password = random.RandomPassword(
             "grafana-admin", length=GRAFANA_PASSWORD_LENGTH, special=False, opts=child()
         )
-        admin = declare(
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "type": "Opaque",
-                "metadata": {
-                    "name": GRAFANA_ADMIN_SECRET,
-                    "namespace": MONITORING_NAMESPACE,
-                    "labels": labels("grafana", "grafana", "admin-credentials"),
-                },
-                "stringData": {"admin-user": "admin", "admin-password": password.result},
-            },
-            child(monitoring),
-        )
+        admin = declare(grafana_admin_secret(password.result), child(monitoring))
         self.grafana_admin_password = password.result
         # The release installs the Prometheus operator's CRDs: custom resources wait for it.
         self.prometheus_stack = helm_release(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra.config import ChatUiConfig
-from infra.manifests.common import Manifest, gib, labels
+from infra.manifests.common import Manifest, gib, labels, opaque_secret
 from infra.manifests.topology import CHAT_CLIENT, CHAT_KEY_SECRET, CHAT_NAMESPACE
 
 CHAT_RESOURCES: Manifest = {
@@ -13,17 +13,14 @@ CHAT_RESOURCES: Manifest = {
 
 
 def chat_key_secret(key: object) -> Manifest:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "Opaque",
-        "metadata": {
+    return opaque_secret(
+        {
             "name": CHAT_KEY_SECRET,
             "namespace": CHAT_NAMESPACE,
             "labels": labels("open-webui", CHAT_CLIENT, "api-key"),
         },
-        "stringData": {"api-key": key},
-    }
+        {"api-key": key},
+    )
 
 
 def open_webui_values(cfg: ChatUiConfig, gateway_url: str) -> Manifest:

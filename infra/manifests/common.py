@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 Manifest = dict[str, Any]
@@ -13,6 +14,8 @@ DOMAIN = "llm-platform.io"
 POOL_LABEL = f"{DOMAIN}/pool"
 GPU_LABEL = f"{DOMAIN}/gpu"
 POOL_TAINT = f"{DOMAIN}/gpu-pool"
+# The extended resource the NVIDIA device plugin advertises (and taints GPU nodes with).
+GPU_RESOURCE = "nvidia.com/gpu"
 # The planner's cold-start estimate (seconds), so a policy can check the startup probe.
 STARTUP_ESTIMATE_ANNOTATION = f"{DOMAIN}/startup-estimate-seconds"
 # The replicas a model serves with when active (the fixed count or the autoscaling floor):
@@ -79,4 +82,51 @@ def namespace(name: str, pod_security: str, component: str) -> Manifest:
                 "pod-security.kubernetes.io/warn": pod_security,
             },
         },
+    }
+
+
+def claim_spec(
+    size_gib: int, storage_class: str | None, access_mode: str = "ReadWriteOnce"
+) -> Manifest:
+    """A PersistentVolumeClaim spec; no storageClassName means the cluster default."""
+    spec: Manifest = {
+        "accessModes": [access_mode],
+        "resources": {"requests": {"storage": gib(size_gib)}},
+    }
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return spec
+
+
+def gpu_pool_placement(pools: Iterable[str]) -> Manifest:
+    """Affinity and tolerations that put a node agent on our GPU pools (and only there)."""
+    return {
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": POOL_LABEL, "operator": "In", "values": sorted(pools)}
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+        "tolerations": [
+            {"key": POOL_TAINT, "operator": "Exists", "effect": "NoSchedule"},
+            {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
+        ],
+    }
+
+
+def opaque_secret(metadata: Manifest, data: Mapping[str, Any]) -> Manifest:
+    """An Opaque Secret from string data (values may be Pulumi secret Outputs)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": metadata,
+        "stringData": dict(data),
     }

@@ -6,7 +6,7 @@ from typing import Any
 
 from infra.manifests.common import (
     Manifest,
-    gib,
+    claim_spec,
     labels,
     pod_security_context,
 )
@@ -58,12 +58,7 @@ def snapshot_job(plan: ServingPlan, images: PodImages, mirror_to: Any) -> Manife
         {
             "name": "model-cache",
             "ephemeral": {
-                "volumeClaimTemplate": {
-                    "spec": {
-                        "accessModes": ["ReadWriteOnce"],
-                        "resources": {"requests": {"storage": gib(plan.cache_size_gib)}},
-                    }
-                }
+                "volumeClaimTemplate": {"spec": claim_spec(plan.cache_size_gib, storage_class=None)}
             },
         },
         {"name": "scratch", "emptyDir": {}},

@@ -13,7 +13,7 @@ from typing import Any
 from infra.catalog.versions import ENVOY_GATEWAY_IMAGE
 from infra.catalog.vllm import SERVER_PORT
 from infra.config import GatewayConfig, RateLimitConfig
-from infra.manifests.common import Manifest, labels
+from infra.manifests.common import Manifest, labels, opaque_secret
 from infra.manifests.model_server import pod_service_name
 from infra.manifests.topology import (
     AI_GATEWAY_EXTENSION,
@@ -434,10 +434,4 @@ def traffic_policy(gw: GatewayConfig) -> Manifest:
 
 def api_keys_secret(keys: dict[str, Any]) -> Manifest:
     """client id -> key; values are Pulumi secret Outputs."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "Opaque",
-        "metadata": _meta(API_KEYS_SECRET, "api-keys"),
-        "stringData": keys,
-    }
+    return opaque_secret(_meta(API_KEYS_SECRET, "api-keys"), keys)

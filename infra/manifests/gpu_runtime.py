@@ -6,9 +6,8 @@ from collections.abc import Iterable
 
 import yaml
 
-from infra.manifests.common import POOL_LABEL, POOL_TAINT, Manifest
+from infra.manifests.common import GPU_RESOURCE, Manifest, gpu_pool_placement
 
-GPU_RESOURCE = "nvidia.com/gpu"
 # The device plugin is a tiny Go daemon; these bound it without starving it.
 DEVICE_PLUGIN_RESOURCES: Manifest = {
     "requests": {"cpu": "50m", "memory": "64Mi"},
@@ -44,23 +43,7 @@ def device_plugin_values(
             "default": device_plugin_config_name(1),
         },
         # Only on our GPU pools, whose taint it tolerates.
-        "affinity": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {"key": POOL_LABEL, "operator": "In", "values": sorted(pools)},
-                            ]
-                        }
-                    ],
-                }
-            }
-        },
-        "tolerations": [
-            {"key": POOL_TAINT, "operator": "Exists", "effect": "NoSchedule"},
-            {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
-        ],
+        **gpu_pool_placement(pools),
         "priorityClassName": "system-node-critical",
         "resources": DEVICE_PLUGIN_RESOURCES,
     }

@@ -10,15 +10,17 @@ from infra.catalog.versions import IMAGES, VLLM_VERSION
 from infra.catalog.vllm import HEALTH_PATH, SCRATCH_GIB, SERVER_PORT
 from infra.manifests.common import (
     ACTIVE_REPLICAS_ANNOTATION,
+    GPU_RESOURCE,
     STARTUP_ESTIMATE_ANNOTATION,
     Manifest,
+    claim_spec,
     container_security_context,
     gib,
     labels,
+    opaque_secret,
     pod_security_context,
     selector,
 )
-from infra.manifests.gpu_runtime import GPU_RESOURCE
 from infra.manifests.node_pools import node_selector, tolerations
 from infra.manifests.topology import HF_TOKEN_KEY, HF_TOKEN_SECRET
 from infra.planning.budgets import Budgets, Probe
@@ -85,17 +87,13 @@ def _resources(plan: ServingPlan) -> Manifest:
 
 
 def cache_claim(plan: ServingPlan) -> Manifest:
-    spec: Manifest = {
-        "accessModes": [plan.cache_access_mode],
-        "resources": {"requests": {"storage": gib(plan.cache_size_gib)}},
-    }
-    if plan.model.cache.storage_class:
-        spec["storageClassName"] = plan.model.cache.storage_class
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
         "metadata": _meta(plan, cache_claim_name(plan)),
-        "spec": spec,
+        "spec": claim_spec(
+            plan.cache_size_gib, plan.model.cache.storage_class, plan.cache_access_mode
+        ),
     }
 
 
@@ -220,12 +218,7 @@ def _cache_volume(plan: ServingPlan) -> Manifest:
         }
     # Cloud pools span zones: each pod gets its own disk, filled from the snapshot bucket
     # (a zonal disk cannot follow a replica to another zone, and RWX is not needed).
-    claim: Manifest = {
-        "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": gib(plan.cache_size_gib)}},
-    }
-    if plan.model.cache.storage_class:
-        claim["storageClassName"] = plan.model.cache.storage_class
+    claim = claim_spec(plan.cache_size_gib, plan.model.cache.storage_class)
     return {
         "name": "model-cache",
         "ephemeral": {
@@ -379,3 +372,15 @@ def disruption_budget(plan: ServingPlan) -> Manifest | None:
             "unhealthyPodEvictionPolicy": "AlwaysAllow",
         },
     }
+
+
+def hf_token_secret(ns: str, token: object) -> Manifest:
+    """The Hugging Face token the model loader sends for gated models."""
+    return opaque_secret(
+        {
+            "name": HF_TOKEN_SECRET,
+            "namespace": ns,
+            "labels": labels("llm-platform", ns, "model-download"),
+        },
+        {HF_TOKEN_KEY: token},
+    )

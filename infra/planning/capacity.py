@@ -169,9 +169,6 @@ class PlatformPlan:
     models: list[ServingPlan]
     pools: dict[str, PoolPlan]
 
-    def for_model(self, name: str) -> ServingPlan:
-        return next(p for p in self.models if p.model.name == name)
-
 
 # --------------------------------------------------------------------------- pure numbers
 

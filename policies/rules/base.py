@@ -9,7 +9,7 @@ from typing import Any
 
 from pulumi_policy import Secret
 
-from infra.manifests.gpu_runtime import GPU_RESOURCE
+from infra.manifests.common import GPU_RESOURCE
 
 Props = Mapping[str, Any]
 WORKLOAD_TYPES = {
