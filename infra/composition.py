@@ -46,99 +46,146 @@ class PlatformArgs(TypedDict):
 
 
 class Platform(pulumi.ComponentResource):
+    """The whole platform of one stack, composed in stages; each stage reads only the
+    config sections and the earlier stages it needs."""
+
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:platform:Platform", name, None, opts)
         cfg, plan = args["config"], args["plan"]
-        stack = pulumi.get_stack()
-        gke = cfg.cluster.provider == "gke"
+        self._cfg, self._plan = cfg, plan
+        self._cluster_and_provider()
+        gpu_ready, gpu_runtime = self._gpu_pools()
+        namespaces = self._serving_namespaces()
+        images = self._images_and_failover(namespaces)
+        self._models(namespaces, images, gpu_ready)
+        self.observability = self._observability(namespaces, gpu_runtime)
+        if cfg.security.network_policies:
+            NetworkPolicies(
+                "network-policies",
+                {
+                    "serving_namespaces": namespaces,
+                    "logging": self.observability,
+                    "gke_metadata": self._gke,
+                },
+                self._child(),
+            )
+        self.gateway = self._gateway()
+        self._autoscaling()
+        self.register_outputs({"models": sorted(self.models)})
 
-        # ---- cluster and GPU pools
-        cluster: GkeCluster | None = None
-        if gke:
-            cluster = GkeCluster(
+    def _child(self, *deps: pulumi.Resource) -> pulumi.ResourceOptions:
+        """A child that talks to the stack's cluster."""
+        return pulumi.ResourceOptions(
+            parent=self, providers={"kubernetes": self._provider}, depends_on=list(deps)
+        )
+
+    # ------------------------------------------------------------------ stages
+
+    def _cluster_and_provider(self) -> None:
+        """The GKE cluster this stack creates, or the cluster it is pointed at."""
+        cluster_cfg = self._cfg.cluster
+        self._gke = cluster_cfg.provider == "gke"
+        self._cluster: GkeCluster | None = None
+        self._provider: pulumi.ProviderResource
+        if self._gke:
+            self._cluster = GkeCluster(
                 "cluster",
-                {"config": cfg.cluster, "name": f"llm-{stack}"},
+                {"config": cluster_cfg, "name": f"llm-{pulumi.get_stack()}"},
                 pulumi.ResourceOptions(parent=self),
             )
-            provider = cluster.provider
+            self._provider = self._cluster.provider
         else:
-            provider = k8s.Provider(
+            self._provider = k8s.Provider(
                 "cluster",
-                kubeconfig=cfg.cluster.kubeconfig,
-                context=cfg.cluster.effective_context,
+                kubeconfig=cluster_cfg.kubeconfig,
+                context=cluster_cfg.effective_context,
                 enable_server_side_apply=True,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(
-                parent=self, providers={"kubernetes": provider}, depends_on=list(deps)
+    def _gpu_pools(self) -> tuple[list[pulumi.Resource], GpuRuntime | None]:
+        """GPU pools (patched nodes, or GKE pools) and, off GKE, the device plugin."""
+        plan, cluster = self._plan, self._cluster
+        gpu_ready: list[pulumi.Resource] = [
+            gpu_node_pool(
+                p,
+                self._cfg.cluster,
+                cluster.cluster.name if cluster else None,
+                self._child() if cluster is None else pulumi.ResourceOptions(parent=self),
             )
-
-        gpu_ready: list[pulumi.Resource] = []
+            for p in plan.pools.values()
+        ]
         gpu_runtime: GpuRuntime | None = None
-        for p in plan.pools.values():
-            # The pool's backend follows the cluster: patched existing nodes, or a GKE pool.
-            gpu_ready.append(
-                gpu_node_pool(
-                    p,
-                    cfg,
-                    cluster.cluster.name if cluster else None,
-                    child() if cluster is None else pulumi.ResourceOptions(parent=self),
-                )
-            )
-        if plan.pools and not gke:  # GKE installs the driver and the device plugin itself
+        if plan.pools and not self._gke:  # GKE installs the driver and the device plugin itself
             gpu_runtime = GpuRuntime(
                 "gpu-runtime",
                 {
                     "pools": {n: p.time_slices for n, p in plan.pools.items()},
-                    "runtime_class": cfg.cluster.runtime_class_name,
+                    "runtime_class": self._cfg.cluster.runtime_class_name,
                 },
-                child(),
+                self._child(),
             )
             gpu_ready.append(gpu_runtime)
+        return gpu_ready, gpu_runtime
 
-        # ---- serving namespaces and images
-        token = stack_config.secret("hfToken") if cfg.hf_token else None
+    def _serving_namespaces(self) -> dict[str, list[pulumi.Resource]]:
+        """Each serving namespace (restricted Pod Security by default) and its HF token."""
+        self._token = stack_config.secret("hfToken") if self._cfg.hf_token else None
         namespaces: dict[str, list[pulumi.Resource]] = {}
-        for ns in sorted({m.model.namespace for m in plan.models}):
-            # vLLM pods meet the restricted Pod Security Standard: enforce it by default.
+        for ns in sorted({m.model.namespace for m in self._plan.models}):
             created: list[pulumi.Resource] = [
-                declare(namespace(ns, cfg.security.pod_security, "serving"), child())
+                declare(namespace(ns, self._cfg.security.pod_security, "serving"), self._child())
             ]
-            if token is not None:
-                created.append(declare(hf_token_secret(ns, token), child(created[0])))
+            if self._token is not None:
+                created.append(declare(hf_token_secret(ns, self._token), self._child(created[0])))
             namespaces[ns] = created
+        return namespaces
 
+    def _images_and_failover(
+        self, namespaces: dict[str, list[pulumi.Resource]]
+    ) -> dict[str, PodImages]:
+        """Built images (never on a DR secondary, which runs the primary's), then DR."""
+        cfg, plan = self._cfg, self._plan
         secondary = cfg.dr is not None and cfg.dr.role == "secondary"
-        built = None if secondary else self._build(cfg, plan, child)
+        built = None if secondary else self._build(cfg, plan, self._child)
         images = self._pod_images(plan, built.digests if built else None)
-
-        # ---- DR: snapshots, identity, global DNS
         self.failover: Failover | None = None
-        if cfg.dr is not None:
-            self.failover = Failover(
-                "failover",
-                {
-                    "config": cfg,
-                    "stack": stack,
-                    "models": plan.models,
-                    "namespaces": namespaces,
-                    "images": images,
-                    "digests": built.digests if built else {},
-                },
-                child(),
-            )
-            if secondary and cfg.images.build:
-                # The primary's digests: both sides serve identical bits.
-                primary_images = {k: self.failover.image(k) for k in image_keys(plan)}
-                images = self._pod_images(plan, primary_images)
+        if cfg.dr is None:
+            return images
+        assert cfg.cluster.project and cfg.cluster.region  # validated by config
+        self.failover = Failover(
+            "failover",
+            {
+                "dr": cfg.dr,
+                "project": cfg.cluster.project,
+                "region": cfg.cluster.region,
+                "stack": pulumi.get_stack(),
+                "dns01": cfg.gateway.tls.solver == "dns01CloudDns",
+                "images_build": cfg.images.build,
+                "models": plan.models,
+                "namespaces": namespaces,
+                "images": images,
+                "digests": built.digests if built else {},
+            },
+            self._child(),
+        )
+        if secondary and cfg.images.build:
+            # The primary's digests: both sides serve identical bits.
+            primary_images = {k: self.failover.image(k) for k in image_keys(plan)}
+            images = self._pod_images(plan, primary_images)
+        return images
 
-        # ---- models
+    def _models(
+        self,
+        namespaces: dict[str, list[pulumi.Resource]],
+        images: dict[str, PodImages],
+        gpu_ready: list[pulumi.Resource],
+    ) -> None:
+        """One ModelServer per model, after its namespace, its GPUs and (DR) its snapshot."""
         self.models: dict[str, ModelServer] = {}
-        for serving in plan.models:
+        for serving in self._plan.models:
             m = serving.model
             deps = namespaces[m.namespace] + (gpu_ready if serving.gpu is not None else [])
             source: Any = "hub"
@@ -151,79 +198,72 @@ class Platform(pulumi.ComponentResource):
                 m.name,
                 {
                     "plan": serving,
-                    "runtime_class": cfg.cluster.runtime_class_name,
-                    "has_hf_token": token is not None,
+                    "runtime_class": self._cfg.cluster.runtime_class_name,
+                    "has_hf_token": self._token is not None,
                     "images": images.get(m.name),
                     "model_source": source,
                     "service_account": account,
                 },
-                child(*deps),
+                self._child(*deps),
             )
 
-        # ---- observability, network, gateway, chat, autoscaling
-        self.observability: Observability | None = None
-        if cfg.observability.enabled:
-            self.observability = Observability(
-                "observability",
+    def _observability(
+        self, namespaces: dict[str, list[pulumi.Resource]], gpu_runtime: GpuRuntime | None
+    ) -> Observability | None:
+        if not self._cfg.observability.enabled:
+            return None
+        return Observability(
+            "observability",
+            {
+                "config": self._cfg.observability,
+                "models": self._plan.models,
+                "gpu_pools": {n: p.gpu for n, p in self._plan.pools.items()},
+                "serving_namespaces": sorted(namespaces),
+                "runtime_class": self._cfg.cluster.runtime_class_name,
+                "gpu_runtime": gpu_runtime,
+                "gke": self._gke,
+            },
+            self._child(*(r for rs in namespaces.values() for r in rs)),
+        )
+
+    def _gateway(self) -> Gateway | None:
+        """The one endpoint (API keys, limits, TLS) and the chat UI behind it."""
+        cfg, failover = self._cfg, self.failover
+        if not cfg.gateway.enabled:
+            return None
+        clients = {c.name: c.generation for c in cfg.gateway.clients}
+        if cfg.chat_ui.enabled:
+            clients.setdefault(CHAT_CLIENT, 1)
+        gateway = Gateway(
+            "gateway",
+            {
+                "config": cfg.gateway,
+                "routes": public_routes(cfg.gateway, self._plan.models),
+                "clients": clients,
+                "provided_keys": stack_config.secret_object("apiKeys")
+                if cfg.api_keys is not None
+                else None,
+                "address": failover.gateway_address if failover else None,
+                "dns01": {"project": cfg.cluster.project or "", "account": failover.dns01_account}
+                if failover and failover.dns01_account is not None
+                else None,
+            },
+            self._child(*self.models.values()),
+        )
+        if cfg.chat_ui.enabled:
+            ChatUi(
+                "chat-ui",
                 {
-                    "config": cfg.observability,
-                    "models": plan.models,
-                    "gpu_pools": {n: p.gpu for n, p in plan.pools.items()},
-                    "serving_namespaces": sorted(namespaces),
-                    "runtime_class": cfg.cluster.runtime_class_name,
-                    "gpu_runtime": gpu_runtime,
-                    "gke": gke,
+                    "config": cfg.chat_ui,
+                    "gateway_url": gateway.endpoint,
+                    "api_key": gateway.api_keys[CHAT_CLIENT],
                 },
-                child(*(r for rs in namespaces.values() for r in rs)),
+                self._child(gateway),
             )
+        return gateway
 
-        if cfg.security.network_policies:
-            NetworkPolicies(
-                "network-policies",
-                {
-                    "serving_namespaces": namespaces,
-                    "logging": self.observability,
-                    "gke_metadata": gke,
-                },
-                child(),
-            )
-
-        self.gateway: Gateway | None = None
-        if cfg.gateway.enabled:
-            clients = {c.name: c.generation for c in cfg.gateway.clients}
-            if cfg.chat_ui.enabled:
-                clients.setdefault(CHAT_CLIENT, 1)
-            self.gateway = Gateway(
-                "gateway",
-                {
-                    "config": cfg.gateway,
-                    "routes": public_routes(cfg.gateway, plan.models),
-                    "clients": clients,
-                    "provided_keys": stack_config.secret_object("apiKeys")
-                    if cfg.api_keys is not None
-                    else None,
-                    "address": self.failover.gateway_address if self.failover else None,
-                    "dns01": {
-                        "project": cfg.cluster.project or "",
-                        "account": self.failover.dns01_account,
-                    }
-                    if self.failover and self.failover.dns01_account is not None
-                    else None,
-                },
-                child(*self.models.values()),
-            )
-            if cfg.chat_ui.enabled:
-                ChatUi(
-                    "chat-ui",
-                    {
-                        "config": cfg.chat_ui,
-                        "gateway_url": self.gateway.endpoint,
-                        "api_key": self.gateway.api_keys[CHAT_CLIENT],
-                    },
-                    child(self.gateway),
-                )
-
-        scaled = [p for p in plan.models if p.scaling is not None]
+    def _autoscaling(self) -> None:
+        scaled = [p for p in self._plan.models if p.scaling is not None]
         if scaled:
             Autoscaling(
                 "autoscaling",
@@ -231,9 +271,8 @@ class Platform(pulumi.ComponentResource):
                     "models": scaled,
                     "targets": {p.model.name: self.models[p.model.name] for p in scaled},
                 },
-                child(),
+                self._child(),
             )
-        self.register_outputs({"models": sorted(self.models)})
 
     def _build(
         self, cfg: StackConfig, plan: PlatformPlan, child: Callable[..., pulumi.ResourceOptions]

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.components.declare import declare
-from infra.config import ConfigError, StackConfig, stack_file
+from infra.config import ConfigError, DrConfig, stack_file
 from infra.manifests.failover import loader_service_account, snapshot_job, snapshot_url
 from infra.manifests.model_server import PodImages, default_images
 from infra.manifests.topology import CERT_MANAGER_NAMESPACE, LOADER_SERVICE_ACCOUNT, Outputs
@@ -27,9 +27,13 @@ HEALTH_CHECK_TIMEOUT_SECONDS = 5
 
 
 class FailoverArgs(TypedDict):
-    config: StackConfig
+    dr: DrConfig
+    project: str  # the Google Cloud project of this side
+    region: str  # this side's region
     stack: str
-    models: list[ServingPlan]
+    dns01: bool  # cert-manager solves ACME DNS-01 in Cloud DNS (needs an identity)
+    images_build: bool  # this side builds its images (both sides must agree)
+    models: list[ServingPlan]  # in stack-file order (problems name models[i])
     namespaces: dict[str, list[pulumi.Resource]]
     images: dict[str, PodImages]  # model name -> what its pods run
     digests: dict[str, pulumi.Output[str]]  # primary: the images it built, published
@@ -62,16 +66,47 @@ def _member(email: pulumi.Output[str]) -> pulumi.Output[str]:
 
 
 class Failover(pulumi.ComponentResource):
+    """Three responsibilities, one component (its children keep their URNs): the cloud
+    identities of both sides, the snapshot store (the primary fills it, the secondary
+    reads it and checks the primary's manifest), and the global DNS record (secondary)."""
+
     def __init__(
         self, name: str, args: FailoverArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:dr:Failover", name, None, opts)
-        cfg, stack = args["config"], args["stack"]
-        dr, cluster = cfg.dr, cfg.cluster
-        assert dr is not None and cluster.project and cluster.region  # validated by config
-        project = cluster.project
-        child = pulumi.ResourceOptions(parent=self)
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        loader = self._loader_identity()
+        # The gateway keeps one address for its life: DNS points at it.
+        self.gateway_address: pulumi.Output[str] = gcp.compute.Address(
+            "gateway",
+            project=args["project"],
+            region=args["region"],
+            address_type="EXTERNAL",
+            opts=self._child,
+        ).address
+        self._dns01_identity()
+        self.waits: dict[str, list[pulumi.Resource]] = {p.model.name: [] for p in args["models"]}
+        if args["dr"].role == "primary":
+            self._fill_snapshot_store(loader)
+        else:
+            self._read_snapshot_store(loader)
+            self._global_dns()
+        self.register_outputs({"gatewayAddress": self.gateway_address})
 
+    def image(self, key: str) -> pulumi.Output[str]:
+        """An image the primary built (a secondary with images.build runs the same digests)."""
+        return self.manifest.apply(lambda m: str(m["images"][key]))
+
+    def model_source(self, plan: ServingPlan) -> pulumi.Output[str]:
+        return _snapshot_of(self.bucket, plan)
+
+    # ------------------------------------------------------------------ identities
+
+    def _loader_identity(self) -> gcp.serviceaccount.Account:
+        """The model loader's Google identity, usable from every serving namespace."""
+        args, child = self._args, self._child
+        project, stack = args["project"], args["stack"]
         loader = gcp.serviceaccount.Account(
             "model-loader",
             project=project,
@@ -90,15 +125,14 @@ class Failover(pulumi.ComponentResource):
             _workload_identity(
                 f"workload-identity-{ns}", loader, project, ns, LOADER_SERVICE_ACCOUNT, child
             )
+        return loader
 
-        # The gateway keeps one address for its life: DNS points at it.
-        self.gateway_address: pulumi.Output[str] = gcp.compute.Address(
-            "gateway", project=project, region=cluster.region, address_type="EXTERNAL", opts=child
-        ).address
-
-        # cert-manager answers ACME DNS-01 challenges in Cloud DNS as this account.
+    def _dns01_identity(self) -> None:
+        """cert-manager answers ACME DNS-01 challenges in Cloud DNS as this account."""
+        args, child = self._args, self._child
+        project, stack = args["project"], args["stack"]
         self.dns01_account: pulumi.Output[str] | None = None
-        if cfg.gateway.tls.solver == "dns01CloudDns":
+        if args["dns01"]:
             certs = gcp.serviceaccount.Account(
                 "cert-manager",
                 project=project,
@@ -123,90 +157,93 @@ class Failover(pulumi.ComponentResource):
             )
             self.dns01_account = certs.email
 
-        self.waits: dict[str, list[pulumi.Resource]] = {p.model.name: [] for p in args["models"]}
-        if dr.role == "primary":
-            bucket = gcp.storage.Bucket(
-                "model-snapshots",
-                project=project,
-                name=f"{project}-{stack}-models",
-                location=dr.snapshot_location,  # multi-region: readable from both sides
-                uniform_bucket_level_access=True,
-                public_access_prevention="enforced",
-                versioning={"enabled": True},
-                opts=child,
+    # ------------------------------------------------------------------ snapshot store
+
+    def _fill_snapshot_store(self, loader: gcp.serviceaccount.Account) -> None:
+        """Primary: a multi-region bucket, a Job per model copying its revision in, and the
+        manifest the secondary reads (models, bucket, address, images)."""
+        args, child = self._args, self._child
+        project, stack = args["project"], args["stack"]
+        bucket = gcp.storage.Bucket(
+            "model-snapshots",
+            project=project,
+            name=f"{project}-{stack}-models",
+            location=args["dr"].snapshot_location,  # multi-region: readable from both sides
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            versioning={"enabled": True},
+            opts=child,
+        )
+        writer = gcp.storage.BucketIAMMember(
+            "loader-writes",
+            bucket=bucket.name,
+            role="roles/storage.objectAdmin",
+            member=_member(loader.email),
+            opts=child,
+        )
+        self.bucket: pulumi.Output[str] = bucket.name
+        for plan in args["models"]:
+            job = declare(
+                snapshot_job(
+                    plan,
+                    args["images"].get(plan.model.name, default_images(plan)),
+                    _snapshot_of(bucket.name, plan),
+                ),
+                pulumi.ResourceOptions(parent=self, depends_on=[writer, *self.service_accounts]),
             )
-            writer = gcp.storage.BucketIAMMember(
-                "loader-writes",
-                bucket=bucket.name,
-                role="roles/storage.objectAdmin",
-                member=_member(loader.email),
-                opts=child,
-            )
-            self.bucket: pulumi.Output[str] = bucket.name
-            for plan in args["models"]:
-                job = declare(
-                    snapshot_job(
-                        plan,
-                        args["images"].get(plan.model.name, default_images(plan)),
-                        _snapshot_of(bucket.name, plan),
-                    ),
-                    pulumi.ResourceOptions(
-                        parent=self, depends_on=[writer, *self.service_accounts]
-                    ),
-                )
-                # Pods load from the bucket: they wait until their revision is in it.
-                self.waits[plan.model.name].append(job)
-            self.manifest: pulumi.Output[Any] = pulumi.Output.all(
-                bucket.name, self.gateway_address, args["digests"]
-            ).apply(
-                lambda v: {
-                    "models": published_models(cfg),
-                    "snapshotBucket": v[0],
-                    "gatewayAddress": v[1],
-                    "region": cluster.region,
-                    "imagesBuilt": cfg.images.build,
-                    "images": v[2],
-                }
-            )
-        else:
-            assert dr.peer_stack is not None and dr.dns is not None
-            primary = pulumi.StackReference(dr.peer_stack, opts=child)
-            source = stack_file(stack)
+            # Pods load from the bucket: they wait until their revision is in it.
+            self.waits[plan.model.name].append(job)
+        published = published_models([p.model for p in args["models"]])
+        region, built = args["region"], args["images_build"]
+        self.manifest: pulumi.Output[Any] = pulumi.Output.all(
+            bucket.name, self.gateway_address, args["digests"]
+        ).apply(
+            lambda v: {
+                "models": published,
+                "snapshotBucket": v[0],
+                "gatewayAddress": v[1],
+                "region": region,
+                "imagesBuilt": built,
+                "images": v[2],
+            }
+        )
 
-            def checked(manifest: Any) -> dict[str, Any]:
-                problems = compare_with_primary(cfg, manifest or {})
-                if problems:
-                    raise ConfigError(problems, source)
-                return dict(manifest)
+    def _read_snapshot_store(self, loader: gcp.serviceaccount.Account) -> None:
+        """Secondary: the primary's manifest through a StackReference, checked (same models,
+        same bits), and read access to its bucket."""
+        args = self._args
+        assert args["dr"].peer_stack is not None  # validated by config
+        primary = pulumi.StackReference(args["dr"].peer_stack, opts=self._child)
+        source = stack_file(args["stack"])
+        models = [p.model for p in args["models"]]
 
-            self.manifest = primary.get_output(Outputs.DR_MANIFEST).apply(checked)
-            self.bucket = self.manifest.apply(lambda m: str(m["snapshotBucket"]))
-            gcp.storage.BucketIAMMember(
-                "loader-reads",
-                bucket=self.bucket,
-                role="roles/storage.objectViewer",
-                member=_member(loader.email),
-                opts=child,
-            )
-            self._dns(cfg, project)
-        self.register_outputs({"gatewayAddress": self.gateway_address})
+        def checked(manifest: Any) -> dict[str, Any]:
+            problems = compare_with_primary(models, args["images_build"], manifest or {})
+            if problems:
+                raise ConfigError(problems, source)
+            return dict(manifest)
 
-    def image(self, key: str) -> pulumi.Output[str]:
-        """An image the primary built (a secondary with images.build runs the same digests)."""
-        return self.manifest.apply(lambda m: str(m["images"][key]))
+        self.manifest = primary.get_output(Outputs.DR_MANIFEST).apply(checked)
+        self.bucket = self.manifest.apply(lambda m: str(m["snapshotBucket"]))
+        gcp.storage.BucketIAMMember(
+            "loader-reads",
+            bucket=self.bucket,
+            role="roles/storage.objectViewer",
+            member=_member(loader.email),
+            opts=self._child,
+        )
 
-    def model_source(self, plan: ServingPlan) -> pulumi.Output[str]:
-        return _snapshot_of(self.bucket, plan)
+    # ------------------------------------------------------------------ global DNS
 
-    def _dns(self, cfg: StackConfig, project: str) -> None:
+    def _global_dns(self) -> None:
         """Failover routing: the active side answers while its gateway is healthy; Cloud DNS
         hands out the other side when it is not. `dr.active` picks which is which."""
-        dr = cfg.dr
-        assert dr is not None and dr.dns is not None
-        child = pulumi.ResourceOptions(parent=self)
+        args, child = self._args, self._child
+        dr = args["dr"]
+        assert dr.dns is not None  # validated by config
         check = gcp.compute.HealthCheck(
             "gateway",
-            project=project,
+            project=args["project"],
             tcp_health_check={"port": GATEWAY_PORT},
             source_regions=HEALTH_CHECK_REGIONS,
             check_interval_sec=HEALTH_CHECK_INTERVAL_SECONDS,
@@ -216,7 +253,7 @@ class Failover(pulumi.ComponentResource):
         primary_ip = self.manifest.apply(lambda m: str(m["gatewayAddress"]))
         primary_region = self.manifest.apply(lambda m: str(m["region"]))
         own_ip: pulumi.Output[str] = self.gateway_address
-        own_region: pulumi.Input[str] = cfg.cluster.region or ""
+        own_region: pulumi.Input[str] = args["region"]
         active_ip: pulumi.Input[str]
         standby_ip: pulumi.Input[str]
         standby_region: pulumi.Input[str]
@@ -226,7 +263,7 @@ class Failover(pulumi.ComponentResource):
             active_ip, standby_ip, standby_region = own_ip, primary_ip, primary_region
         gcp.dns.RecordSet(
             "endpoint",
-            project=project,
+            project=args["project"],
             managed_zone=dr.dns.managed_zone,
             name=dr.dns.name,
             type="A",

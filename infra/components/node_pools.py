@@ -12,7 +12,7 @@ import pulumi_gcp as gcp
 from infra.catalog.gpus import GPUS
 from infra.components.cluster import node_config_base
 from infra.components.declare import declare
-from infra.config import NodePoolConfig, StackConfig, pool_zones
+from infra.config import ClusterConfig, NodePoolConfig, pool_zones
 from infra.manifests.common import GPU_LABEL, POOL_LABEL
 from infra.manifests.node_pools import node_patch, pool_taint
 from infra.planning.capacity import PoolPlan
@@ -97,23 +97,23 @@ class GkeGpuNodePool(pulumi.ComponentResource):
 
 def gpu_node_pool(
     plan: PoolPlan,
-    cfg: StackConfig,
+    cluster: ClusterConfig,
     cluster_name: pulumi.Input[str] | None,
     opts: pulumi.ResourceOptions,
 ) -> pulumi.ComponentResource:
     """The pool's backend for the stack's cluster. Callers see only the pool's labels and
     taint (planning), never the backend: a new cloud adds a branch here."""
-    if cfg.cluster.provider == "gke":
-        assert cfg.cluster.project and cfg.cluster.region and cluster_name is not None
+    if cluster.provider == "gke":
+        assert cluster.project and cluster.region and cluster_name is not None
         return GkeGpuNodePool(
             plan.pool.name,
             {
                 "pool": plan.pool,
                 "time_slices": plan.time_slices,
                 "cluster": cluster_name,
-                "project": cfg.cluster.project,
-                "region": cfg.cluster.region,
-                "zones": pool_zones(cfg.cluster, plan.pool),
+                "project": cluster.project,
+                "region": cluster.region,
+                "zones": pool_zones(cluster, plan.pool),
             },
             opts,
         )

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config import Problem, StackConfig
+from infra.config import ModelConfig, Problem
 
 
-def published_models(cfg: StackConfig) -> dict[str, dict[str, str]]:
+def published_models(models: list[ModelConfig]) -> dict[str, dict[str, str]]:
     """The bits each deployment serves: both sides must serve exactly these."""
-    return {m.name: {"model": m.model, "revision": m.revision} for m in cfg.models}
+    return {m.name: {"model": m.model, "revision": m.revision} for m in models}
 
 
-def compare_with_primary(cfg: StackConfig, primary: dict[str, Any]) -> list[Problem]:
+def compare_with_primary(
+    models: list[ModelConfig], images_build: bool, primary: dict[str, Any]
+) -> list[Problem]:
+    """The secondary's models (in stack-file order) against what the primary published."""
     problems: list[Problem] = []
     theirs: dict[str, dict[str, str]] = primary.get("models", {})
-    for i, m in enumerate(cfg.models):
+    for i, m in enumerate(models):
         other = theirs.get(m.name)
         if other is None:
             problems.append(
@@ -44,16 +47,16 @@ def compare_with_primary(cfg: StackConfig, primary: dict[str, Any]) -> list[Prob
                 )
             )
     built = primary.get("imagesBuilt")
-    if built is not None and built != cfg.images.build:
+    if built is not None and built != images_build:
         problems.append(
             Problem(
                 "images.build",
-                f"{cfg.images.build} here but {built} on the "
+                f"{images_build} here but {built} on the "
                 "primary: the secondary runs the primary's images, so both "
                 "must say the same",
             )
         )
-    own = {m.name for m in cfg.models}
+    own = {m.name for m in models}
     for name in theirs:
         if name not in own:
             problems.append(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from infra.catalog.metrics import KNOWN_SERIES, MODEL_LABEL
 from infra.manifests.common import ACTIVE_REPLICAS_ANNOTATION, POOL_LABEL
-from infra.planning.capacity import zone_loss
+from infra.planning.placement import zone_loss
 from infra.planning.promql import vector_selectors
 from policies.rules.base import Props, Resource, Rule, containers, is_vllm, pod_spec
 
