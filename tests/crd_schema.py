@@ -34,7 +34,8 @@ def _schemas() -> dict[tuple[str, str, str], tuple[dict[str, Any], bool]]:
     """(group, version, kind) -> (strict schema, namespaced)."""
     found: dict[tuple[str, str, str], tuple[dict[str, Any], bool]] = {}
     for path in CRD_DIR.glob("*/*.yaml"):
-        crd = next(d for d in yaml.safe_load_all(path.read_text()) if d)
+        # 3.4 MB of YAML: the C loader takes ~0.3 s where the pure-Python one takes ~5 s.
+        crd = next(d for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if d)
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         namespaced = crd["spec"]["scope"] == "Namespaced"
         for version in crd["spec"]["versions"]:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from infra.config import StackConfig, parse
 from infra.engine import PROJECT_ROOT, Recorded, RunResult
@@ -52,16 +49,6 @@ def plan_of(raw: dict[str, Any], source: str = "stacks/Pulumi.test.yaml") -> Pla
 def planned(stack: str) -> RunResult:
     """The stack's program run once under mocks (cached for the session)."""
     return plan_stack(stack)
-
-
-def write_stack_file(tmp: Path, raw: dict[str, Any], secure: dict[str, str] | None = None) -> Path:
-    """A stack file with `raw` under the project namespace; `secure` keys as encrypted values."""
-    config: dict[str, Any] = {f"llm-platform:{k}": v for k, v in raw.items()}
-    for key, cipher in (secure or {}).items():
-        config[f"llm-platform:{key}"] = {"secure": cipher}
-    path = tmp / "Pulumi.test.yaml"
-    path.write_text(yaml.safe_dump({"config": config}))
-    return path
 
 
 def by_type(result: RunResult, suffix: str) -> list[Recorded]:

@@ -9,7 +9,8 @@ from infra.config import ConfigError
 from infra.engine import RunResult
 from infra.manifests.gateway import CLIENT_HEADER, MODEL_HEADER
 from infra.plan import manifest_of, plan_stack
-from tests.helpers import STACKS, fixed_replicas, planned, pod_spec, raw_config, write_stack_file
+from tests.builders import cpu_laptop, gpu_box, rendered, write_stack_file
+from tests.helpers import STACKS, fixed_replicas, planned, pod_spec
 
 
 def objects(result: RunResult, kind: str) -> list[dict[str, Any]]:
@@ -72,7 +73,7 @@ def test_auth_and_limits_cover_the_listener_every_model_route_uses(stack: str) -
 
 
 def test_rate_limits_are_per_client_with_overrides() -> None:
-    [policy] = objects(planned("single-4090d"), "BackendTrafficPolicy")
+    [policy] = objects(rendered(gpu_box()), "BackendTrafficPolicy")
     default, batch = policy["spec"]["rateLimit"]["local"]["rules"]
     headers = default["clientSelectors"][0]["headers"]
     assert {"name": CLIENT_HEADER, "type": "Distinct"} in headers  # a bucket per client
@@ -82,7 +83,7 @@ def test_rate_limits_are_per_client_with_overrides() -> None:
 
 
 def test_sessions_stick_and_failing_backends_are_ejected() -> None:
-    spec = objects(planned("single-4090d"), "BackendTrafficPolicy")[0]["spec"]
+    spec = objects(rendered(gpu_box()), "BackendTrafficPolicy")[0]["spec"]
     assert spec["loadBalancer"] == {
         "type": "ConsistentHash",
         "consistentHash": {"type": "Headers", "headers": [{"name": "x-session-id"}]},
@@ -99,7 +100,7 @@ def test_sessions_stick_and_failing_backends_are_ejected() -> None:
 
 
 def test_tls_with_acme_and_https_redirect() -> None:
-    result = planned("single-4090d")
+    result = rendered(gpu_box())
     [issuer] = objects(result, "ClusterIssuer")
     assert issuer["spec"]["acme"]["email"] == "ops@example.com"
     solver = issuer["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]
@@ -115,7 +116,7 @@ def test_tls_with_acme_and_https_redirect() -> None:
 
 
 def test_dev_serves_plain_http_without_cert_manager() -> None:
-    result = planned("dev")
+    result = rendered(cpu_laptop())
     assert objects(result, "Certificate") == [] and objects(result, "HTTPRoute") == []
     releases = {r.name for r in result.resources if r.type.endswith("helm.sh/v3:Release")}
     assert "cert-manager/cert-manager" not in releases
@@ -125,7 +126,7 @@ def test_dev_serves_plain_http_without_cert_manager() -> None:
 
 
 def test_weighted_split_between_deployments_of_one_model(tmp_path: Path) -> None:
-    raw = fixed_replicas(raw_config("single-4090d"), 1)
+    raw = fixed_replicas(gpu_box(), 1)
     canary = {
         **raw["models"][0],
         "name": "qwen-canary",
@@ -142,7 +143,7 @@ def test_weighted_split_between_deployments_of_one_model(tmp_path: Path) -> None
             ],
         }
     ]
-    result = plan_stack("test", write_stack_file(tmp_path, raw))
+    result = rendered(raw)
     [route] = objects(result, "AIGatewayRoute")
     [rule] = route["spec"]["rules"]
     assert [(r["name"], r["weight"], r.get("modelNameOverride")) for r in rule["backendRefs"]] == [
@@ -159,7 +160,7 @@ def test_secrets_are_pulumi_secrets_and_never_plain_text() -> None:
                 assert "stringData" in r.secret_paths, r.name
         text = str([r.inputs for r in result.resources])
         assert "offline-api-key" not in text and "offline-grafana" not in text
-    assert "apiKeys" in planned("dev").outputs
+    assert "apiKeys" in rendered(cpu_laptop()).outputs
 
 
 # ----------------------------------------------------------------------- NetworkPolicies
@@ -205,7 +206,7 @@ def test_only_the_gateway_and_prometheus_reach_vllm_pods(stack: str) -> None:
 
 
 def test_vllm_pods_reach_only_dns_and_public_https() -> None:
-    result = planned("single-4090d")
+    result = rendered(gpu_box())
     egress = [
         (p["metadata"]["name"], rule)
         for p in objects(result, "NetworkPolicy")
@@ -223,9 +224,9 @@ def test_vllm_pods_reach_only_dns_and_public_https() -> None:
 
 
 def test_network_policies_can_be_switched_off(tmp_path: Path) -> None:
-    raw = raw_config("dev")
+    raw = cpu_laptop()
     raw["security"] = {"networkPolicies": False}
-    assert objects(plan_stack("test", write_stack_file(tmp_path, raw)), "NetworkPolicy") == []
+    assert objects(rendered(raw), "NetworkPolicy") == []
 
 
 # ----------------------------------------------------------------------- pod security
@@ -277,7 +278,7 @@ def test_restricted_check_catches_a_privileged_pod() -> None:
 def test_privileged_namespaces_are_only_the_allow_listed_ones() -> None:
     privileged = {
         o["metadata"]["name"]
-        for o in objects(planned("single-4090d"), "Namespace")
+        for o in objects(rendered(gpu_box()), "Namespace")
         if o["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     }
     # device plugin and DCGM exporter (gpu-system); node-exporter (monitoring)
@@ -288,7 +289,7 @@ def test_privileged_namespaces_are_only_the_allow_listed_ones() -> None:
 
 
 def test_chat_ui_uses_the_gateway_with_its_own_key() -> None:
-    result = planned("dev")
+    result = rendered(cpu_laptop())
     release = next(r for r in result.resources if r.name == "chat/open-webui")
     values = release.inputs["values"]
     assert values["ollama"] == {"enabled": False} and values["pipelines"] == {"enabled": False}
@@ -301,7 +302,7 @@ def test_chat_ui_uses_the_gateway_with_its_own_key() -> None:
 
 
 def test_api_keys_from_secret_config_replace_generated_ones(tmp_path: Path) -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     path = write_stack_file(tmp_path, raw)
     text = path.read_text() + (
         "  llm-platform:apiKeys:\n"
@@ -319,12 +320,13 @@ def test_api_keys_from_secret_config_replace_generated_ones(tmp_path: Path) -> N
     assert keys["stringData"] == {"default": "[secret]", "batch": "[secret]"}
 
 
-def test_plain_text_api_keys_are_refused(tmp_path: Path) -> None:
-    raw = raw_config("single-4090d")
+def test_plain_text_api_keys_are_refused() -> None:
+    raw = gpu_box()
     raw["apiKeys"] = {"default": "sk-plain", "batch": "sk-plain"}
     with pytest.raises(ConfigError) as caught:
-        plan_stack("test", write_stack_file(tmp_path, raw))
-    assert caught.value.lines() == [
-        f"{tmp_path}/Pulumi.test.yaml: llm-platform:apiKeys: must be a secret: "
+        rendered(raw)
+    [line] = caught.value.lines()
+    assert line.endswith(
+        "/Pulumi.test.yaml: llm-platform:apiKeys: must be a secret: "
         "pulumi config set --secret --path 'apiKeys.<client>' <key>"
-    ]
+    )

@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from infra.engine import Recorded, RunResult
-from infra.plan import plan_stack
 from infra.planning.autoscaling import behavior
-from tests.helpers import by_type, fixed_replicas, one, planned, raw_config, write_stack_file
+from tests.builders import cpu_laptop, gpu_box, rendered
+from tests.helpers import by_type, fixed_replicas, one, planned
 
 KPS = "monitoring/kube-prometheus-stack"
 
@@ -41,18 +41,16 @@ def test_custom_resources_wait_for_the_release_that_installs_their_crds(stack: s
         assert keda in cr.depends_on and deployment in cr.depends_on
 
 
-def test_autoscaled_deployment_leaves_the_replica_count_to_keda(tmp_path: Path) -> None:
-    spec = one(planned("single-4090d"), "apps/v1:Deployment").inputs["spec"]
+def test_autoscaled_deployment_leaves_the_replica_count_to_keda() -> None:
+    spec = one(rendered(gpu_box()), "apps/v1:Deployment").inputs["spec"]
     assert "replicas" not in spec
-    fixed = plan_stack(
-        "test", write_stack_file(tmp_path, fixed_replicas(raw_config("single-4090d"), 2))
-    )
+    fixed = rendered(fixed_replicas(gpu_box(), 2))
     assert one(fixed, "apps/v1:Deployment").inputs["spec"]["replicas"] == 2
     assert by_type(fixed, "CustomResource") == [] or not crs(fixed, "ScaledObject")
 
 
 def test_scaled_object_triggers_and_pacing() -> None:
-    [scaled] = crs(planned("single-4090d"), "ScaledObject")
+    [scaled] = crs(rendered(gpu_box()), "ScaledObject")
     spec = scaled.inputs["spec"]
     assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (1, 2)
     waiting, kv = spec["triggers"]
@@ -81,17 +79,17 @@ def test_behavior_respects_the_hpa_and_keda_caps() -> None:
 
 
 def test_prometheus_persists_and_retains_per_stack() -> None:
-    gpu = release(planned("single-4090d"), KPS).inputs["values"]["prometheus"]["prometheusSpec"]
+    gpu = release(rendered(gpu_box()), KPS).inputs["values"]["prometheus"]["prometheusSpec"]
     claim = gpu["storageSpec"]["volumeClaimTemplate"]["spec"]
     assert claim["storageClassName"] == "local-path"
     assert claim["resources"]["requests"]["storage"] == "50Gi"
     assert gpu["retention"] == "15d" and gpu["retentionSize"] == "40GiB"
-    dev = release(planned("dev"), KPS).inputs["values"]["prometheus"]["prometheusSpec"]
+    dev = release(rendered(cpu_laptop()), KPS).inputs["values"]["prometheus"]["prometheusSpec"]
     assert "storageSpec" not in dev and dev["retention"] == "2d"
 
 
 def test_grafana_uses_a_generated_secret_password_and_loads_dashboards() -> None:
-    result = planned("single-4090d")
+    result = rendered(gpu_box())
     grafana = release(result, KPS).inputs["values"]["grafana"]
     assert grafana["admin"]["existingSecret"] == "grafana-admin"
     secret = one(result, "core/v1:Secret", "monitoring/grafana-admin")
@@ -116,7 +114,7 @@ def vllm_panels(result: RunResult) -> list[str]:
 
 
 def test_vllm_dashboard_has_the_serving_panels() -> None:
-    titles = vllm_panels(planned("single-4090d"))
+    titles = vllm_panels(rendered(gpu_box()))
     for wanted in (
         "Requests running / waiting",
         "Time to first token",
@@ -132,13 +130,13 @@ def test_vllm_dashboard_has_the_serving_panels() -> None:
 
 
 def test_dcgm_exporter_emits_only_what_the_gpu_family_has(tmp_path: Path) -> None:
-    rtx = release(planned("single-4090d"), "gpu-system/dcgm-exporter").inputs["values"]
+    rtx = release(rendered(gpu_box()), "gpu-system/dcgm-exporter").inputs["values"]
     assert "DCGM_FI_DEV_GPU_UTIL" in rtx["customMetrics"]
     assert "DCGM_FI_PROF_" not in rtx["customMetrics"]
     assert rtx["serviceMonitor"] == {"enabled": True, "honorLabels": True}
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["nodePools"][0]["gpu"] = "h100-80gb"
-    h100 = plan_stack("test", write_stack_file(tmp_path, raw))
+    h100 = rendered(raw)
     values = release(h100, "gpu-system/dcgm-exporter").inputs["values"]
     assert "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE" in values["customMetrics"]
     assert release(h100, "gpu-system/dcgm-exporter").urn  # and it waits for the CRDs:
@@ -146,12 +144,12 @@ def test_dcgm_exporter_emits_only_what_the_gpu_family_has(tmp_path: Path) -> Non
 
 
 def test_cpu_stack_has_no_gpu_metrics() -> None:
-    names = {r.name for r in by_type(planned("dev"), "helm.sh/v3:Release")}
+    names = {r.name for r in by_type(rendered(cpu_laptop()), "helm.sh/v3:Release")}
     assert "gpu-system/dcgm-exporter" not in names
 
 
 def test_logs_go_to_loki_with_pod_and_model_labels() -> None:
-    result = planned("single-4090d")
+    result = rendered(gpu_box())
     loki = release(result, "logging/loki").inputs["values"]
     assert loki["deploymentMode"] == "Monolithic"
     assert loki["loki"]["limits_config"]["retention_period"] == "30d"
@@ -165,5 +163,5 @@ def test_logs_go_to_loki_with_pod_and_model_labels() -> None:
 
 
 def test_release_values_are_plain_yaml() -> None:
-    for r in by_type(planned("single-4090d"), "helm.sh/v3:Release"):
+    for r in by_type(rendered(gpu_box()), "helm.sh/v3:Release"):
         yaml.safe_dump(r.inputs["values"])  # nothing Pulumi-specific leaks into values

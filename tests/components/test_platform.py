@@ -8,8 +8,8 @@ import pytest
 from infra.config import ConfigError
 from infra.engine import Recorded, RunResult, run, run_entry_point
 from infra.manifests.common import POOL_TAINT
-from infra.plan import plan_stack
 from infra.stack_file import read_stack_file
+from tests.builders import cpu_laptop, gpu_box, rendered
 from tests.helpers import (
     by_type,
     container,
@@ -17,15 +17,13 @@ from tests.helpers import (
     one,
     planned,
     pod_spec,
-    raw_config,
-    write_stack_file,
 )
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 
-def plan_raw(tmp_path: Path, raw: dict[str, Any], **secure: str) -> RunResult:
-    return plan_stack("test", write_stack_file(tmp_path, raw, secure))
+def plan_raw(raw: dict[str, Any], **secure: str) -> RunResult:
+    return rendered(raw, secure)
 
 
 ALL_COMPONENTS = {
@@ -59,7 +57,7 @@ def test_components_use_our_type_tokens_and_parent_every_child(stack: str) -> No
 
 
 def test_gpu_pods_select_and_tolerate_exactly_their_pool() -> None:
-    result = planned("single-4090d")
+    result = rendered(gpu_box())
     patch = one(result, "core/v1:NodePatch")
     deployment = one(result, DEPLOYMENT)
     spec = pod_spec(deployment)
@@ -72,26 +70,26 @@ def test_gpu_pods_select_and_tolerate_exactly_their_pool() -> None:
 
 
 def test_gpu_requests_equal_limits_equal_tensor_parallel() -> None:
-    vllm = container(one(planned("single-4090d"), DEPLOYMENT))
+    vllm = container(one(rendered(gpu_box()), DEPLOYMENT))
     assert vllm["resources"]["requests"] == vllm["resources"]["limits"]
     assert vllm["resources"]["limits"]["nvidia.com/gpu"] == "2"
 
 
 def test_tp_pods_mount_in_memory_shm_and_single_gpu_pods_do_not(tmp_path: Path) -> None:
-    spec = pod_spec(one(planned("single-4090d"), DEPLOYMENT))
+    spec = pod_spec(one(rendered(gpu_box()), DEPLOYMENT))
     shm = next(v for v in spec["volumes"] if v["name"] == "dshm")
     assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": "2Gi"}
     assert {"name": "dshm", "mountPath": "/dev/shm"} in container(
-        one(planned("single-4090d"), DEPLOYMENT)
+        one(rendered(gpu_box()), DEPLOYMENT)
     )["volumeMounts"]
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["models"][0].update(tensorParallel=1)
-    single = pod_spec(one(plan_raw(tmp_path, raw), DEPLOYMENT))
+    single = pod_spec(one(plan_raw(raw), DEPLOYMENT))
     assert all(v["name"] != "dshm" for v in single["volumes"])
 
 
 def test_probes_and_drain_are_wired_from_the_budgets() -> None:
-    deployment = one(planned("single-4090d"), DEPLOYMENT)
+    deployment = one(rendered(gpu_box()), DEPLOYMENT)
     vllm, spec = container(deployment), pod_spec(deployment)
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert vllm[probe]["httpGet"] == {"path": "/health", "port": "http"}
@@ -102,7 +100,7 @@ def test_probes_and_drain_are_wired_from_the_budgets() -> None:
 
 
 def test_full_pool_rolls_without_surge_and_pdb_keeps_one_replica() -> None:
-    result = planned("single-4090d")
+    result = rendered(gpu_box())
     strategy = one(result, DEPLOYMENT).inputs["spec"]["strategy"]["rollingUpdate"]
     assert strategy == {"maxSurge": 0, "maxUnavailable": 1}
     pdb = one(result, "PodDisruptionBudget")
@@ -110,12 +108,12 @@ def test_full_pool_rolls_without_surge_and_pdb_keeps_one_replica() -> None:
 
 
 def test_single_fixed_replica_gets_no_pdb(tmp_path: Path) -> None:
-    raw = fixed_replicas(raw_config("dev"), 1)
-    assert by_type(plan_raw(tmp_path, raw), "PodDisruptionBudget") == []
+    raw = fixed_replicas(cpu_laptop(), 1)
+    assert by_type(plan_raw(raw), "PodDisruptionBudget") == []
 
 
 def test_service_selects_the_pods_without_a_version_label() -> None:
-    result = planned("single-4090d")
+    result = rendered(gpu_box())
     service = one(result, "core/v1:Service", "llm-serving/qwen2-5-7b")
     deployment = one(result, DEPLOYMENT)
     selector = service.inputs["spec"]["selector"]
@@ -126,7 +124,7 @@ def test_service_selects_the_pods_without_a_version_label() -> None:
 
 
 def test_model_cache_is_filled_once_by_the_init_container_and_read_only_after() -> None:
-    deployment = one(planned("single-4090d"), DEPLOYMENT)
+    deployment = one(rendered(gpu_box()), DEPLOYMENT)
     spec = pod_spec(deployment)
     [init] = spec["initContainers"]
     env = {e["name"]: e.get("value") for e in init["env"]}
@@ -136,7 +134,7 @@ def test_model_cache_is_filled_once_by_the_init_container_and_read_only_after() 
         m for m in container(deployment)["volumeMounts"] if m["name"] == "model-cache"
     )
     assert cache_mount["readOnly"] is True
-    claim = one(planned("single-4090d"), "PersistentVolumeClaim")
+    claim = one(rendered(gpu_box()), "PersistentVolumeClaim")
     assert claim.inputs["spec"]["storageClassName"] == "local-path"
     assert claim.inputs["spec"]["accessModes"] == ["ReadWriteOnce"]  # one node
 
@@ -152,12 +150,12 @@ def test_containers_are_hardened() -> None:
             assert ctx["capabilities"] == {"drop": ["ALL"]}
             assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}
             assert ctx["readOnlyRootFilesystem"] is True
-    ns = one(planned("single-4090d"), "core/v1:Namespace", "llm-serving")
+    ns = one(rendered(gpu_box()), "core/v1:Namespace", "llm-serving")
     assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_device_plugin_is_pinned_and_only_on_gpu_pools() -> None:
-    release = one(planned("single-4090d"), "helm.sh/v3:Release", "gpu-system/nvidia-device-plugin")
+    release = one(rendered(gpu_box()), "helm.sh/v3:Release", "gpu-system/nvidia-device-plugin")
     assert (release.inputs["chart"], release.inputs["version"]) == (
         "nvidia-device-plugin",
         "0.20.0",
@@ -167,12 +165,12 @@ def test_device_plugin_is_pinned_and_only_on_gpu_pools() -> None:
     assert term["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["rtx4090d"]
     assert values["runtimeClassName"] == "nvidia"
     assert "sharing" not in values["config"]["map"]["exclusive"]
-    dev = [r.name for r in by_type(planned("dev"), "helm.sh/v3:Release")]
+    dev = [r.name for r in by_type(rendered(cpu_laptop()), "helm.sh/v3:Release")]
     assert "gpu-system/nvidia-device-plugin" not in dev  # no GPUs, no device plugin
 
 
 def test_gpu_sharing_generates_time_slicing_for_its_pool(tmp_path: Path) -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["models"][0].update(
         model="Qwen/Qwen2.5-0.5B-Instruct",
         tensorParallel=1,
@@ -180,7 +178,7 @@ def test_gpu_sharing_generates_time_slicing_for_its_pool(tmp_path: Path) -> None
         servedModelName="small",
     )
     fixed_replicas(raw, 8)
-    result = plan_raw(tmp_path, raw)
+    result = plan_raw(raw)
     values = one(result, "helm.sh/v3:Release", "gpu-system/nvidia-device-plugin").inputs["values"]
     assert "replicas: 2" in values["config"]["map"]["time-sliced-2"]
     assert "failRequestsGreaterThanOne: true" in values["config"]["map"]["time-sliced-2"]
@@ -192,7 +190,7 @@ def test_gpu_sharing_generates_time_slicing_for_its_pool(tmp_path: Path) -> None
 
 
 def test_models_wait_for_their_namespace_pool_and_device_plugin() -> None:
-    result = planned("single-4090d")
+    result = rendered(gpu_box())
     server = one(result, "llm-platform:serving:ModelServer")
     # A dependency on a component is a dependency on each resource inside it.
     wanted = {
@@ -204,8 +202,8 @@ def test_models_wait_for_their_namespace_pool_and_device_plugin() -> None:
 
 
 def test_hf_token_is_a_secret_everywhere(tmp_path: Path) -> None:
-    raw = raw_config("single-4090d")
-    result = plan_raw(tmp_path, raw, hfToken="v1:AAAAencrypted")
+    raw = gpu_box()
+    result = plan_raw(raw, hfToken="v1:AAAAencrypted")
     secret = one(result, "core/v1:Secret", "llm-serving/hf-token")
     assert secret.secret_paths == ["stringData"]
     assert secret.inputs["stringData"] == {"token": "[secret]"}
@@ -216,10 +214,10 @@ def test_hf_token_is_a_secret_everywhere(tmp_path: Path) -> None:
 
 
 def test_plain_hf_token_is_refused(tmp_path: Path) -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["hfToken"] = "hf_plaintext"
     with pytest.raises(ConfigError) as caught:
-        plan_raw(tmp_path, raw)
+        plan_raw(raw)
     assert caught.value.lines()[0].endswith(
         "llm-platform:hfToken: must be a secret: pulumi config set --secret hfToken"
     )

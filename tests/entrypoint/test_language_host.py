@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.engine import PROJECT_ROOT
-from tests.helpers import STACKS, planned
+from tests.helpers import STACKS, planned, raw_config
 
 SHIM = Path(__file__).with_name("host_shim.py")
 
@@ -29,7 +29,17 @@ def host(
     )
 
 
-@pytest.mark.parametrize("stack", STACKS)
+# One stack per cluster kind (kind, an existing cluster, GKE): the import path and the
+# providers differ by kind; the GKE secondary also reads its primary by StackReference.
+HOST_STACKS = {"kind": "dev", "existing": "single-4090d", "gke": "dr-secondary"}
+
+
+def test_every_cluster_kind_is_covered() -> None:
+    kinds = {str(raw_config(s)["cluster"].get("provider", "existing")) for s in STACKS}
+    assert kinds == set(HOST_STACKS)
+
+
+@pytest.mark.parametrize("stack", sorted(HOST_STACKS.values()))
 def test_infra_runs_as_the_language_host_runs_it(stack: str, tmp_path: Path) -> None:
     # A secondary DR stack reads its primary: serve the primary's planned outputs.
     references = tmp_path / "references.json"

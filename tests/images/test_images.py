@@ -11,10 +11,10 @@ from infra.catalog.versions import IMAGES
 from infra.config import ServingPolicy
 from infra.engine import PROJECT_ROOT
 from infra.manifests.model_server import LOADER_MOUNT, LOADER_PACKAGE
-from infra.plan import plan_stack
 from infra.planning.vllm_args import CACHE_MOUNT, HF_HOME, SCRATCH_MOUNT, VLLM_COMMAND, model_path
 from model_loader.loader import model_dir
-from tests.helpers import container, one, plan_of, planned, pod_spec, raw_config, write_stack_file
+from tests.builders import cpu_laptop, gpu_box, rendered
+from tests.helpers import container, one, plan_of, pod_spec, raw_config
 
 VLLM = PROJECT_ROOT / "images/vllm/Dockerfile"
 LOADER = PROJECT_ROOT / "images/model-loader/Dockerfile"
@@ -71,7 +71,7 @@ def test_build_context_sends_only_the_loader() -> None:
 
 
 def test_the_loader_writes_where_vllm_reads() -> None:
-    plan = plan_of(raw_config("single-4090d")).models[0]
+    plan = plan_of(gpu_box()).models[0]
     assert str(model_dir(Path(CACHE_MOUNT), plan.model.model, plan.model.revision)) == (
         model_path(plan)
     )
@@ -83,9 +83,9 @@ def test_the_loader_writes_where_vllm_reads() -> None:
 def test_without_a_build_pods_use_pinned_public_images_and_the_loader_config_map(
     tmp_path: Path,
 ) -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["images"] = {"build": False}
-    result = plan_stack("test", write_stack_file(tmp_path, raw))
+    result = rendered(raw)
     deployment = one(result, "apps/v1:Deployment")
     assert container(deployment)["image"] == IMAGES["vllm"].ref
     [init] = pod_spec(deployment)["initContainers"]
@@ -95,18 +95,16 @@ def test_without_a_build_pods_use_pinned_public_images_and_the_loader_config_map
     package = importlib.resources.files(LOADER_PACKAGE)
     assert config_map.inputs["data"]["loader.py"] == package.joinpath("loader.py").read_text()
     assert not [r for r in result.resources if r.type.startswith("docker:")]
+    dev = one(rendered(cpu_laptop()), "apps/v1:Deployment")
     assert (
-        one(planned("dev"), "apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][
-            0
-        ]["image"]
-        == IMAGES["vllm-cpu"].ref
+        dev.inputs["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGES["vllm-cpu"].ref
     )
 
 
 def build(tmp_path: Path, stack: str, **images: Any) -> Any:
     raw = raw_config(stack)
     raw["images"] = {"build": True, "registry": "registry.example.com/llm", **images}
-    return plan_stack("test", write_stack_file(tmp_path, raw))
+    return rendered(raw)
 
 
 def test_with_a_build_pods_use_the_pushed_digests(tmp_path: Path) -> None:

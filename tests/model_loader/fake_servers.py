@@ -22,7 +22,55 @@ class FakeState:
     page_size: int = 2
 
 
+# How often the server thread looks for a shutdown request (the stdlib default, 0.5 s,
+# made every test that starts a server wait ~0.45 s on exit).
+POLL_INTERVAL_SECONDS = 0.01
+LFS_SUFFIXES = (".safetensors", ".bin", ".pth")
+
+
+def _hub_tree(state: FakeState) -> bytes:
+    entries = []
+    for path, data in sorted(state.files.items()):
+        entry: dict[str, object] = {"type": "file", "path": path, "size": len(data), "oid": "git"}
+        if path.endswith(LFS_SUFFIXES):
+            entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        entries.append(entry)
+    return json.dumps(entries).encode()
+
+
+def _hub_file(state: FakeState, path: str) -> bytes | None:
+    if path not in state.files:
+        return None
+    state.downloads.append(path)
+    data = state.files[path]
+    return bytes([data[0] ^ 0xFF]) + data[1:] if path in state.corrupt else data
+
+
+def _gcs_listing(state: FakeState, query: dict[str, list[str]]) -> bytes:
+    prefix = query.get("prefix", [""])[0]
+    names = sorted(n for n in state.objects if n.startswith(prefix))
+    start = int(query.get("pageToken", ["0"])[0] or 0)
+    page = names[start : start + state.page_size]
+    listing: dict[str, object] = {
+        "items": [
+            {
+                "name": n,
+                "size": str(len(state.objects[n])),
+                "md5Hash": base64.b64encode(hashlib.md5(state.objects[n]).digest()).decode(),
+            }
+            for n in page
+        ]
+    }
+    if start + state.page_size < len(names):
+        listing["nextPageToken"] = str(start + state.page_size)
+    return json.dumps(listing).encode()
+
+
 def _handler(state: FakeState, repo: str, revision: str) -> type[BaseHTTPRequestHandler]:
+    tree = f"/api/models/{repo}/tree/{revision}"
+    resolve = f"/{repo}/resolve/{revision}/"
+    octets = "application/octet-stream"
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:  # keep test output clean
             return
@@ -36,50 +84,19 @@ def _handler(state: FakeState, repo: str, revision: str) -> type[BaseHTTPRequest
 
         def do_GET(self) -> None:
             url = urllib.parse.urlparse(self.path)
-            query = urllib.parse.parse_qs(url.query)
-            tree = f"/api/models/{repo}/tree/{revision}"
-            resolve = f"/{repo}/resolve/{revision}/"
             if url.path == tree:
-                entries = []
-                for path, data in sorted(state.files.items()):
-                    entry = {"type": "file", "path": path, "size": len(data), "oid": "git"}
-                    if path.endswith((".safetensors", ".bin", ".pth")):
-                        entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data)}
-                    entries.append(entry)
-                return self._send(200, json.dumps(entries).encode())
+                return self._send(200, _hub_tree(state))
             if url.path.startswith(resolve):
-                path = urllib.parse.unquote(url.path[len(resolve) :])
-                if path not in state.files:
-                    return self._send(404, b"not found")
-                state.downloads.append(path)
-                data = state.files[path]
-                if path in state.corrupt:
-                    data = bytes([data[0] ^ 0xFF]) + data[1:]
-                return self._send(200, data, "application/octet-stream")
+                data = _hub_file(state, urllib.parse.unquote(url.path[len(resolve) :]))
+                return (
+                    self._send(404, b"not found") if data is None else self._send(200, data, octets)
+                )
             if url.path.startswith("/storage/v1/b/snapshots/o/"):
                 name = urllib.parse.unquote(url.path.split("/o/", 1)[1])
                 state.downloads.append(name)
-                return self._send(200, state.objects[name], "application/octet-stream")
+                return self._send(200, state.objects[name], octets)
             if url.path == "/storage/v1/b/snapshots/o":
-                prefix = query.get("prefix", [""])[0]
-                names = sorted(n for n in state.objects if n.startswith(prefix))
-                start = int(query.get("pageToken", ["0"])[0] or 0)
-                page = names[start : start + state.page_size]
-                listing: dict[str, object] = {
-                    "items": [
-                        {
-                            "name": n,
-                            "size": str(len(state.objects[n])),
-                            "md5Hash": base64.b64encode(
-                                hashlib.md5(state.objects[n]).digest()
-                            ).decode(),
-                        }
-                        for n in page
-                    ]
-                }
-                if start + state.page_size < len(names):
-                    listing["nextPageToken"] = str(start + state.page_size)
-                return self._send(200, json.dumps(listing).encode())
+                return self._send(200, _gcs_listing(state, urllib.parse.parse_qs(url.query)))
             return self._send(404, b"{}")
 
         def do_POST(self) -> None:
@@ -97,7 +114,9 @@ def _handler(state: FakeState, repo: str, revision: str) -> type[BaseHTTPRequest
 @contextmanager
 def fake_server(state: FakeState, repo: str, revision: str) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state, repo, revision))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(POLL_INTERVAL_SECONDS,), daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -17,7 +17,7 @@ from policies import config as policy_config
 from policies.pack import POLICIES
 from policies.review import main, review
 from policies.rules import RULES
-from tests.helpers import planned
+from tests.builders import gpu_box, rendered
 
 
 def test_the_pack_has_a_policy_per_rule_with_a_description_and_a_fix() -> None:
@@ -62,7 +62,7 @@ def test_the_review_runs_the_packs_own_validators(monkeypatch: pytest.MonkeyPatc
             return _run(args, report)
 
         monkeypatch.setattr(policy, "validate", spy)
-    review(planned("single-4090d").resources, {"all": "advisory"})
+    review(rendered(gpu_box()).resources, {"all": "advisory"})
     assert called == {p.name for p in POLICIES}
 
 
@@ -137,7 +137,7 @@ def test_review_all_passes_and_prints_a_summary_per_stack(
 def test_a_mandatory_violation_fails_the_review(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = planned("single-4090d")
+    result = rendered(gpu_box())
     stripped = type(result)(
         [r for r in result.resources if "SecurityPolicy" not in r.type], result.outputs
     )

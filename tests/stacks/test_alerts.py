@@ -6,8 +6,8 @@ from typing import Any
 import promql_parser
 import pytest
 
-from infra.plan import manifest_of, plan_stack
-from tests.helpers import planned, raw_config, write_stack_file
+from infra.plan import manifest_of
+from tests.builders import cpu_laptop, gpu_box, rendered
 
 SERVED = "Qwen/Qwen2.5-7B-Instruct"
 
@@ -42,7 +42,7 @@ def thresholds(expr: str) -> list[tuple[str, float]]:
 
 @pytest.fixture(scope="module")
 def alerts() -> dict[str, list[dict[str, Any]]]:
-    return rules(planned("single-4090d"))
+    return rules(rendered(gpu_box()))
 
 
 def one_rule(alerts: dict[str, list[dict[str, Any]]], name: str) -> dict[str, Any]:
@@ -114,10 +114,10 @@ def test_slo_burn_rate_for_three_nines(alerts: Any) -> None:
 
 
 def test_slo_and_thresholds_come_from_config(tmp_path: Path) -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["observability"]["slo"] = {"ttftP95Seconds": 0.8, "availability": 0.99}
     raw["observability"]["alerts"] = {"requestsWaiting": 25}
-    configured = rules(plan_stack("test", write_stack_file(tmp_path, raw)))
+    configured = rules(rendered(raw))
     assert thresholds(configured["VLLMTimeToFirstTokenSLO"][0]["expr"])[0][1] == 0.8
     assert thresholds(configured["VLLMRequestsQueued"][0]["expr"])[0][1] == 25
     page = configured["VLLMErrorBudgetBurn"][0]
@@ -125,4 +125,4 @@ def test_slo_and_thresholds_come_from_config(tmp_path: Path) -> None:
 
 
 def test_cpu_stack_has_no_gpu_alert() -> None:
-    assert "GPUHighUtilization" not in rules(planned("dev"))
+    assert "GPUHighUtilization" not in rules(rendered(cpu_laptop()))

@@ -3,12 +3,13 @@
 import math
 
 from infra.planning.budgets import budgets, startup_estimate_seconds
-from infra.planning.capacity import shm_gib
-from tests.helpers import plan_of, raw_config
+from infra.planning.memory import shm_gib
+from tests.builders import gpu_box
+from tests.helpers import plan_of
 
 
 def test_grace_period_covers_prestop_drain_and_exit() -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["models"][0]["serving"] = {
         "preStopSeconds": 15,
         "shutdownTimeoutSeconds": 300,
@@ -20,8 +21,8 @@ def test_grace_period_covers_prestop_drain_and_exit() -> None:
 
 
 def test_startup_budget_covers_the_padded_estimate_and_grows_with_model_size() -> None:
-    raw = raw_config("single-4090d")
-    small_raw = raw_config("single-4090d")
+    raw = gpu_box()
+    small_raw = gpu_box()
     small_raw["models"][0].update(model="Qwen/Qwen2.5-0.5B-Instruct", tensorParallel=1)
     big, small = plan_of(raw).models[0], plan_of(small_raw).models[0]
     b = budgets(big)
@@ -33,7 +34,7 @@ def test_startup_budget_covers_the_padded_estimate_and_grows_with_model_size() -
 
 
 def test_slower_cache_volume_raises_the_startup_budget() -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     fast = budgets(plan_of(raw).models[0]).startup.failure_threshold
     raw["models"][0]["serving"] = {"cacheReadGbps": 0.2}
     assert budgets(plan_of(raw).models[0]).startup.failure_threshold > fast
@@ -46,7 +47,7 @@ def test_shm_rule() -> None:
 
 
 def test_shm_is_counted_in_the_pod_memory() -> None:
-    plan = plan_of(raw_config("single-4090d")).models[0]
+    plan = plan_of(gpu_box()).models[0]
     # API server + engine core + 2 workers at 3 GiB, plus 2 GiB of /dev/shm.
     assert plan.resources.shm_gib == 2
     assert plan.resources.memory_gib == 3 * 4 + 2

@@ -7,7 +7,7 @@ import pytest
 from infra.catalog.gpus import GPUS
 from infra.catalog.models import MODELS
 from infra.catalog.vllm import GIB
-from infra.planning.capacity import (
+from infra.planning.memory import (
     activation_peak_bytes,
     default_utilization,
     gpu_memory_plan,
@@ -16,7 +16,8 @@ from infra.planning.capacity import (
     kv_tokens,
     weight_bytes,
 )
-from tests.helpers import fixed_replicas, plan_of, raw_config
+from tests.builders import cpu_laptop, gpu_box
+from tests.helpers import fixed_replicas, plan_of
 
 QWEN7B = MODELS["Qwen/Qwen2.5-7B-Instruct"]
 QWEN05B = MODELS["Qwen/Qwen2.5-0.5B-Instruct"]
@@ -84,7 +85,7 @@ def test_activation_peak_is_dominated_by_sampler_logits_for_qwen_7b() -> None:
 
 
 def test_single_4090d_replica_memory_plan_worked_example() -> None:
-    plan = plan_of(raw_config("single-4090d")).models[0]
+    plan = plan_of(gpu_box()).models[0]
     mem = plan.memory
     weights = QWEN7B.weight_bytes / 2 / GIB + 0.07  # TP=2 halves the weights
     activation = (2 * 2048 * 3584 * 2 + 2 * 256 * 152_064 * 4) / GIB
@@ -97,7 +98,7 @@ def test_single_4090d_replica_memory_plan_worked_example() -> None:
 
 
 def test_dev_cpu_replica_sizes_the_pod_from_weights_kv_and_runtime() -> None:
-    plan = plan_of(raw_config("dev")).models[0]
+    plan = plan_of(cpu_laptop()).models[0]
     assert plan.gpu is None
     assert plan.memory.kv_tokens == kv_tokens(1 * GIB, 12_288) == 87_376
     weights = QWEN05B.weight_bytes / GIB
@@ -111,7 +112,7 @@ def test_sharing_divides_the_default_utilization_below_one() -> None:
 
 
 def test_shared_gpu_pool_places_sharers_on_slices() -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["autoscaling"]["enabled"] = False
     raw["models"] = [
         {
@@ -132,17 +133,17 @@ def test_shared_gpu_pool_places_sharers_on_slices() -> None:
 
 
 def test_no_surge_when_the_pool_has_no_spare_gpu() -> None:
-    plan = plan_of(raw_config("single-4090d")).models[0]
+    plan = plan_of(gpu_box()).models[0]
     assert (plan.rollout.max_surge, plan.rollout.max_unavailable) == (0, 1)
 
 
 def test_surge_when_a_node_has_room_for_one_more_replica() -> None:
-    plan = plan_of(fixed_replicas(raw_config("single-4090d"), 1)).models[0]
+    plan = plan_of(fixed_replicas(gpu_box(), 1)).models[0]
     assert (plan.rollout.max_surge, plan.rollout.max_unavailable) == (1, 0)
 
 
 def test_default_context_is_native_and_yarn_extends_it() -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     del raw["models"][0]["maxModelLen"]
     assert plan_of(raw).models[0].max_model_len == 32_768
     raw["models"][0]["ropeScaling"] = {"type": "yarn", "factor": 4.0}
@@ -154,7 +155,7 @@ def test_default_context_is_native_and_yarn_extends_it() -> None:
 
 
 def test_placement_first_fit_across_nodes() -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["nodePools"][0]["nodes"] = ["a", "b"]
     fixed_replicas(raw, 4)
     pool = plan_of(raw).pools["rtx4090d"]

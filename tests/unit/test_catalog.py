@@ -4,7 +4,7 @@ import pytest
 
 from infra.catalog.gpus import GPUS
 from infra.catalog.models import MODELS
-from infra.planning.capacity import kv_bytes_per_token, valid_tensor_parallel
+from infra.planning.memory import kv_bytes_per_token, valid_tensor_parallel
 
 # Parameter counts published on each model card.
 PUBLISHED_PARAMS = {

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError
+from tests.builders import gpu_box
 from tests.helpers import fixed_replicas, plan_of, raw_config
 
 SOURCE = "stacks/Pulumi.test.yaml"
@@ -332,7 +333,7 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
 
 
 def refuse(edit: Edit) -> list[str]:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     edit(raw)
     with pytest.raises(ConfigError) as caught:
         plan_of(raw, SOURCE)

@@ -3,11 +3,12 @@
 import json
 
 from infra.planning.vllm_args import hf_overrides, vllm_args, vllm_env
-from tests.helpers import arg_value, fixed_replicas, plan_of, raw_config
+from tests.builders import cpu_laptop, gpu_box
+from tests.helpers import arg_value, fixed_replicas, plan_of
 
 
 def single_4090d(**changes: object) -> list[str]:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["models"][0].update(changes)
     return vllm_args(plan_of(raw).models[0], shutdown_timeout_seconds=60)
 
@@ -30,7 +31,7 @@ def test_single_4090d_arguments() -> None:
 
 
 def test_no_p2p_cards_get_nccl_p2p_disabled_only_with_several_gpus() -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     env = vllm_env(plan_of(raw).models[0])
     assert env["NCCL_P2P_DISABLE"] == "1" and env["HF_HUB_OFFLINE"] == "1"
     raw["models"][0].update(tensorParallel=1)
@@ -40,7 +41,7 @@ def test_no_p2p_cards_get_nccl_p2p_disabled_only_with_several_gpus() -> None:
 
 
 def test_p2p_cards_keep_custom_all_reduce() -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["nodePools"][0]["gpu"] = "h100-80gb"
     plan = plan_of(raw).models[0]
     assert "--disable-custom-all-reduce" not in vllm_args(plan, 60)
@@ -50,7 +51,7 @@ def test_p2p_cards_keep_custom_all_reduce() -> None:
 
 
 def test_yarn_emits_the_033_hf_overrides_form() -> None:
-    raw = raw_config("single-4090d")
+    raw = gpu_box()
     raw["models"][0].update(
         ropeScaling={"type": "yarn", "factor": 4}, maxModelLen=131072, tensorParallel=4
     )
@@ -74,7 +75,7 @@ def test_quantization_kv_dtype_and_extra_args_are_passed() -> None:
 
 
 def test_cpu_backend_arguments_and_kv_space() -> None:
-    plan = plan_of(raw_config("dev")).models[0]
+    plan = plan_of(cpu_laptop()).models[0]
     args = vllm_args(plan, 60)
     assert arg_value(args, "--dtype") == "bfloat16"
     assert "--tensor-parallel-size" not in args and "--gpu-memory-utilization" not in args

@@ -1,0 +1,144 @@
+"""Stack configs the tests state themselves, and one way to render any config.
+
+Tests build the config they depend on here instead of reading the shipped stack files, so
+a change to a shipped stack breaks only the tests of that stack (tests/stacks/)."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.engine import RunResult
+from infra.plan import plan_stack
+
+Raw = dict[str, Any]
+
+QWEN_7B = "Qwen/Qwen2.5-7B-Instruct"
+QWEN_7B_REVISION = "a09a35458c702b33eeacc393d103063234e8bc28"
+QWEN_05B = "Qwen/Qwen2.5-0.5B-Instruct"
+QWEN_05B_REVISION = "7ae557604adf67be50417f59c2c2f167def9a775"
+
+
+def gpu_box(**sections: Any) -> Raw:
+    """One existing node with 4× RTX 4090D (PCIe, no P2P) serving Qwen2.5-7B at TP=2,
+    autoscaled 1–2, behind a TLS gateway with two clients; production, built images.
+    Keyword arguments replace whole top-level sections."""
+    raw: Raw = {
+        "environment": "production",
+        "cluster": {
+            "provider": "existing",
+            "context": "gpu-box",
+            "kubernetesVersion": "1.31",
+            "runtimeClassName": "nvidia",
+        },
+        "nodePools": [
+            {"name": "rtx4090d", "gpu": "rtx-4090d", "gpusPerNode": 4, "nodes": ["gpu-box"]}
+        ],
+        "models": [
+            {
+                "name": "qwen2-5-7b",
+                "model": QWEN_7B,
+                "revision": QWEN_7B_REVISION,
+                "pool": "rtx4090d",
+                "tensorParallel": 2,
+                "maxModelLen": 32768,
+                "cache": {"storageClass": "local-path"},
+            }
+        ],
+        "observability": {
+            "retention": "15d",
+            "persistence": {"storageClass": "local-path", "sizeGib": 50},
+            "logRetention": "30d",
+            "logPersistence": {"storageClass": "local-path", "sizeGib": 50},
+        },
+        "autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 2},
+        "gateway": {
+            "hostname": "llm.example.com",
+            "tls": {"mode": "acme", "issuerEmail": "ops@example.com"},
+            "clients": [
+                {"name": "default"},
+                {"name": "batch", "rateLimit": {"requests": 600, "unit": "Minute"}},
+            ],
+            "rateLimit": {"requests": 120, "unit": "Minute"},
+            "replicas": 2,
+        },
+        "images": {"build": True, "registry": "registry.internal:5000/llm-platform"},
+    }
+    raw.update(copy.deepcopy(sections))
+    return raw
+
+
+def cpu_laptop(**sections: Any) -> Raw:
+    """A kind cluster with no GPU: vLLM's CPU backend serving Qwen2.5-0.5B at 8K context,
+    autoscaled 1–2, plain HTTP through a port-forward, the chat UI on; environment dev."""
+    raw: Raw = {
+        "environment": "dev",
+        "cluster": {"provider": "kind", "kubernetesVersion": "1.34"},
+        "models": [
+            {
+                "name": "qwen2-5-0-5b",
+                "model": QWEN_05B,
+                "revision": QWEN_05B_REVISION,
+                "device": "cpu",
+                "maxModelLen": 8192,
+                "cpu": {"cores": 4, "kvCacheGib": 1},
+                "cache": {"storageClass": "standard"},
+            }
+        ],
+        "observability": {
+            "retention": "2d",
+            "persistence": {"enabled": False},
+            "logRetention": "2d",
+            "logPersistence": {"enabled": False},
+        },
+        "autoscaling": {
+            "enabled": True,
+            "minReplicas": 1,
+            "maxReplicas": 2,
+            "targets": {"num_requests_waiting": 2, "kv_cache_usage_perc": 0.8},
+        },
+        "gateway": {"tls": {"mode": "none"}, "replicas": 1, "serviceType": "ClusterIP"},
+        "chatUi": {"enabled": True, "storageClass": "standard"},
+    }
+    raw.update(copy.deepcopy(sections))
+    return raw
+
+
+def stack_file_text(raw: Raw, secure: dict[str, str] | None = None) -> str:
+    """A stack file holding `raw` under the project namespace; `secure` keys encrypted."""
+    config: dict[str, Any] = {f"llm-platform:{k}": v for k, v in raw.items()}
+    for key, cipher in (secure or {}).items():
+        config[f"llm-platform:{key}"] = {"secure": cipher}
+    return yaml.safe_dump({"config": config})
+
+
+def write_stack_file(tmp: Path, raw: Raw, secure: dict[str, str] | None = None) -> Path:
+    path = tmp / "Pulumi.test.yaml"
+    path.write_text(stack_file_text(raw, secure))
+    return path
+
+
+@functools.cache
+def _workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="llm-platform-tests-"))
+
+
+@functools.cache
+def _render(text: str) -> RunResult:
+    folder = _workdir() / hashlib.sha256(text.encode()).hexdigest()[:16]
+    folder.mkdir(exist_ok=True)
+    path = folder / "Pulumi.test.yaml"
+    path.write_text(text)
+    return plan_stack("test", path)
+
+
+def rendered(raw: Raw, secure: dict[str, str] | None = None) -> RunResult:
+    """The program run under mocks with this config, as stack `test` (errors name
+    stacks/Pulumi.test.yaml). Cached: equal configs render once per session."""
+    return _render(stack_file_text(raw, secure))
