@@ -6,8 +6,28 @@ count in tests), so a user-described model needs no separate size field.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+
+class CheckpointQuantization(BaseModel):
+    """A pre-quantized checkpoint (config.json `quantization_config`): vLLM reads the
+    method from the repository, and the weights on disk are already this small."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True
+    )
+
+    method: Literal["awq", "gptq"] = Field(description="quant_method in config.json")
+    bits: Literal[4, 8] = Field(description="bits per quantized weight")
+    group_size: int = Field(default=128, gt=0, description="weights sharing one scale")
+
+    @property
+    def bytes_per_weight(self) -> float:
+        """A packed weight plus its share of the group's fp16 scale and packed zero point."""
+        return (self.bits + (16 + self.bits) / self.group_size) / 8
 
 
 class ModelGeometry(BaseModel):
@@ -31,7 +51,12 @@ class ModelGeometry(BaseModel):
     yarn_max_factor: float | None = Field(
         default=None, description="largest YaRN factor the model card supports; None = none"
     )
-    dtype_bytes: int = Field(default=2, description="bytes per weight as published (bf16 = 2)")
+    dtype_bytes: int = Field(
+        default=2, ge=1, le=4, description="bytes per weight as published (bf16 = 2)"
+    )
+    quantization: CheckpointQuantization | None = Field(
+        default=None, description="set for a pre-quantized repository (AWQ, GPTQ)"
+    )
 
     @property
     def head_size(self) -> int:
@@ -69,8 +94,13 @@ class ModelGeometry(BaseModel):
 
     @property
     def weight_bytes(self) -> int:
-        """Unquantized weights as stored on disk (safetensors, published dtype)."""
-        return self.params * self.dtype_bytes
+        """Weights as stored on disk (safetensors): what is downloaded and read at start.
+        A pre-quantized checkpoint stores its linear layers packed; the rest stays in the
+        published dtype."""
+        if self.quantization is None:
+            return self.params * self.dtype_bytes
+        linear = self.linear_params * self.quantization.bytes_per_weight
+        return int(linear + (self.embedding_params + self.other_params) * self.dtype_bytes)
 
 
 _QWEN25_SMALL = {
@@ -95,6 +125,12 @@ _LLAMA31 = {
     "rope_theta": 500_000.0,
     "max_position_embeddings": 131072,
 }
+
+
+def _prequantized(base: ModelGeometry, method: Literal["awq", "gptq"]) -> ModelGeometry:
+    """The same architecture, published with 4-bit weights in groups of 128."""
+    return base.model_copy(update={"quantization": CheckpointQuantization(method=method, bits=4)})
+
 
 # Hub repository id -> geometry. Published parameter counts are in tests/unit/test_catalog.py.
 MODELS: dict[str, ModelGeometry] = {
@@ -171,3 +207,12 @@ MODELS: dict[str, ModelGeometry] = {
         **_LLAMA31,
     ),
 }
+# Pre-quantized repositories of catalog models: the way to serve AWQ/GPTQ (vLLM reads the
+# method from their config.json; `quantization: awq` on a bf16 repository is refused).
+MODELS["Qwen/Qwen2.5-7B-Instruct-AWQ"] = _prequantized(MODELS["Qwen/Qwen2.5-7B-Instruct"], "awq")
+MODELS["Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4"] = _prequantized(
+    MODELS["Qwen/Qwen2.5-7B-Instruct"], "gptq"
+)
+MODELS["hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4"] = _prequantized(
+    MODELS["meta-llama/Llama-3.1-70B-Instruct"], "awq"
+)

@@ -6,8 +6,11 @@ GIB = 1024**3
 
 # --gpu-memory-utilization default in 0.33 (0.9 up to 0.12): a fraction of TOTAL memory.
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.92
-# KV cache is allocated in blocks of this many tokens.
+# KV cache is allocated in blocks of this many tokens (GPU); the CPU backend uses larger
+# blocks and holds one back as its null block.
 KV_BLOCK_TOKENS = 16
+KV_BLOCK_TOKENS_CPU = 128
+CPU_NULL_BLOCKS = 1
 
 # Scheduler defaults depend on the GPU's memory (FACTS.md: < 70 GiB vs >= 70 GiB).
 LARGE_GPU_GIB = 70.0
@@ -16,25 +19,38 @@ BATCH_DEFAULTS_LARGE_GPU = (8192, 1024)
 # CPU backend: chunked prefill budget and sequence cap we pass explicitly (no GPU heuristic).
 BATCH_DEFAULTS_CPU = (2048, 64)
 
-# Memory vLLM uses outside torch's allocator, per GPU: CUDA context and cuBLAS workspace;
-# NCCL adds its buffers when there is more than one rank.
-NON_TORCH_GIB = 0.5
-NCCL_GIB_PER_RANK = 0.25
-# CUDA-graph memory, subtracted from the KV budget by default in 0.33. vLLM logs it at
-# capture time; 7B-class models at the default capture sizes take about 0.5 GiB.
+# What a worker holds before vLLM's baseline memory snapshot (CUDA context, cuBLAS handles,
+# and NCCL's buffers when there are several ranks; v1/worker/gpu_worker.py takes the
+# snapshot after all of them). Not charged to the KV budget: it must fit in the part of
+# the GPU that gpu_memory_utilization leaves out (vLLM refuses to start when free memory
+# at the snapshot is below total x utilization).
+STARTUP_BASELINE_GIB = 0.5
+NCCL_BASELINE_GIB_PER_RANK = 0.25
+# Memory allocated outside torch after the snapshot (attention-backend and communication
+# buffers created during the profiling run): charged to the budget. Estimate.
+POST_SNAPSHOT_NON_TORCH_GIB = 0.1
+# CUDA-graph memory: 0.33 profiles it (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1, the
+# default) and subtracts it from the KV budget. Estimate for the default capture sizes
+# (up to 512 tokens); not yet calibrated against 0.33 logs (see the issue tracker).
 CUDA_GRAPH_GIB = 0.5
 # Extra non-parameter tensors allocated with the weights (rotary caches, buffers):
 # "Model loading took 14.25 GiB" for Qwen2.5-7B whose parameters are 14.18 GiB.
 WEIGHT_OVERHEAD_GIB = 0.07
 
-# Quantization: bytes per linear-layer weight, including group scales/zeros
-# (int4 with group size 128: 4 bits + fp16 scale/128 + 4-bit zero/128 ≈ 4.16 bits).
-QUANTIZED_LINEAR_BYTES: dict[str, float] = {
-    "awq": 4.16 / 8,
-    "awq_marlin": 4.16 / 8,
-    "gptq": 4.16 / 8,
-    "gptq_marlin": 4.16 / 8,
+# Quantization in 0.33 (`--quantization`), two kinds:
+# - on the fly: vLLM quantizes a bf16 checkpoint's linear layers while loading it (the
+#   full checkpoint is still downloaded and read); bytes per linear weight in memory.
+ON_THE_FLY_QUANTIZATION: dict[str, float] = {
     "fp8": 1.0,
+    "fp8_per_tensor": 1.0,
+    "fp8_per_channel": 1.0,
+    "fp8_per_block": 1.0,
+}
+# - pre-quantized: the checkpoint's config.json names the method; these flags only pick
+#   the kernel for it, and vLLM refuses them on a checkpoint that is not quantized.
+PREQUANTIZED_KERNELS: dict[str, tuple[str, ...]] = {
+    "awq": ("awq", "awq_marlin"),
+    "gptq": ("gptq", "gptq_marlin"),
 }
 KV_DTYPE_BYTES: dict[str, int | None] = {
     "auto": None,  # the model's dtype

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from infra.catalog.models import MODELS, ModelGeometry
-from infra.catalog.vllm import KV_DTYPE_BYTES, QUANTIZED_LINEAR_BYTES
+from infra.catalog.vllm import KV_DTYPE_BYTES, ON_THE_FLY_QUANTIZATION, PREQUANTIZED_KERNELS
 from infra.config.autoscaling import ModelAutoscaling
 from infra.config.base import DnsLabel, Problem, RepoId, Section, problems_if
 
@@ -75,9 +75,20 @@ class ServingPolicy(Section):
     )
 
 
-Quantization = Literal["awq", "awq_marlin", "gptq", "gptq_marlin", "fp8"]
+Quantization = Literal[
+    "awq",
+    "awq_marlin",
+    "gptq",
+    "gptq_marlin",
+    "fp8",
+    "fp8_per_tensor",
+    "fp8_per_channel",
+    "fp8_per_block",
+]
 KvCacheDtype = Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"]
-assert set(typing.get_args(Quantization)) == set(QUANTIZED_LINEAR_BYTES)
+assert set(typing.get_args(Quantization)) == set(ON_THE_FLY_QUANTIZATION).union(
+    *PREQUANTIZED_KERNELS.values()
+)
 assert set(typing.get_args(KvCacheDtype)) == set(KV_DTYPE_BYTES)
 
 # vLLM arguments the platform sets itself (extraArgs may not override them), and the
@@ -136,7 +147,11 @@ class ModelConfig(Section):
         description="None = vLLM's default, divided among replicas sharing a GPU",
     )
     kv_cache_dtype: KvCacheDtype = "auto"
-    quantization: Quantization | None = None
+    quantization: Quantization | None = Field(
+        default=None,
+        description="fp8*: quantize a bf16 checkpoint while loading; awq/gptq(_marlin): the "
+        "kernel for a pre-quantized repository (None: whatever its config.json says)",
+    )
     gpu_share: int = Field(
         default=1,
         ge=1,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from infra.catalog.gpus import GPUS
+from infra.catalog.gpus import GPUS, GpuSpec
 from infra.catalog.models import ModelGeometry
 from infra.catalog.vllm import (
     GIB,
@@ -18,10 +18,18 @@ from infra.config import (
     ConfigError,
     ModelConfig,
     NodePoolConfig,
+    Problem,
     StackConfig,
     pool_zones,
 )
 from infra.planning.autoscaling import resolve_scaling
+from infra.planning.engine_rules import (
+    batching_problem,
+    downloaded_bytes,
+    quantization_problem,
+    tensor_parallel_problem,
+    valid_tensor_parallel,
+)
 from infra.planning.memory import (
     MemoryPlan,
     batch_defaults,
@@ -30,7 +38,7 @@ from infra.planning.memory import (
     default_utilization,
     gpu_memory_plan,
     gpu_pod_resources,
-    valid_tensor_parallel,
+    startup_baseline_gib,
     weight_bytes,
 )
 from infra.planning.placement import (
@@ -94,6 +102,65 @@ def _context_length(m: ModelConfig, g: ModelGeometry, at: str, out: Problems) ->
     return wanted
 
 
+def _shape_problems(
+    m: ModelConfig, g: ModelGeometry, pool: NodePoolConfig, at: str
+) -> list[Problem]:
+    """Parallelism and sharing vLLM or the pool refuses, before any memory is counted."""
+    tp, pp, per_node = m.tensor_parallel, m.pipeline_parallel, pool.gpus_per_node
+    valid = ", ".join(map(str, valid_tensor_parallel(g, per_node))) or "none"
+    problems: list[Problem] = []
+    why = tensor_parallel_problem(g, tp)
+    if why is not None:
+        problems.append(
+            Problem(
+                f"{at}.tensorParallel",
+                f"{tp} is not valid for {m.model}: it {why} (vLLM refuses it when it loads "
+                f"the model); valid on pool {pool.name!r} ({per_node} GPUs/node): {valid}",
+            )
+        )
+    if pp > g.layers:
+        problems.append(
+            Problem(f"{at}.pipelineParallel", f"{pp} is more than the model's {g.layers} layers")
+        )
+    if tp * pp > per_node:
+        problems.append(
+            Problem(
+                f"{at}.tensorParallel",
+                f"a replica needs tensorParallel × pipelineParallel = {tp * pp} GPUs but pool "
+                f"{pool.name!r} nodes have {per_node}; a replica must fit on one node: valid "
+                f"tensorParallel: {valid}",
+            )
+        )
+    if m.gpu_share > 1 and tp * pp > 1:
+        problems.append(
+            Problem(
+                f"{at}.gpuShare",
+                f"GPU sharing needs one GPU per replica; got tensorParallel × pipelineParallel "
+                f"= {tp * pp}; set gpuShare: 1 or tensorParallel: 1",
+            )
+        )
+    return problems
+
+
+def _utilization_problem(m: ModelConfig, gpu: GpuSpec, util: float, at: str) -> Problem | None:
+    """vLLM starts only if the GPU's free memory at its snapshot covers total × utilization;
+    time-sliced sharers each hold their own share and baseline."""
+    ranks = m.tensor_parallel * m.pipeline_parallel
+    sharers = m.gpu_share
+    needed = sharers * (gpu.memory_gib * util + startup_baseline_gib(ranks))
+    if needed <= gpu.memory_gib:
+        return None
+    most = (gpu.memory_gib / sharers - startup_baseline_gib(ranks)) / gpu.memory_gib
+    most = math.floor(most * 100) / 100
+    what = f" × gpuShare {sharers}" if sharers > 1 else ""
+    return Problem(
+        f"{at}.gpuMemoryUtilization",
+        f"{util}{what} leaves no room for the CUDA context and NCCL that each vLLM process "
+        f"holds before its memory snapshot ({startup_baseline_gib(ranks):.2f} GiB of "
+        f"{gpu.memory_gib} GiB); vLLM refuses to start: use ≤ {most:.2f}",
+    )
+
+
 def _gpu_fit(
     m: ModelConfig,
     g: ModelGeometry,
@@ -105,45 +172,23 @@ def _gpu_fit(
 ) -> MemoryPlan | None:
     gpu = GPUS[pool.gpu]
     tp, pp = m.tensor_parallel, m.pipeline_parallel
-    per_node = pool.gpus_per_node
-    valid = valid_tensor_parallel(g, per_node)
-    ok = True
-    if g.attention_heads % tp:
-        out.add(
-            f"{at}.tensorParallel",
-            f"{tp} does not divide {m.model}'s {g.attention_heads} "
-            f"attention heads (vLLM refuses it); valid on pool {pool.name!r} "
-            f"({per_node} GPUs/node): {', '.join(map(str, valid))}",
-        )
-        ok = False
-    if pp > g.layers:
-        out.add(f"{at}.pipelineParallel", f"{pp} is more than the model's {g.layers} layers")
-        ok = False
-    if tp * pp > per_node:
-        out.add(
-            f"{at}.tensorParallel",
-            f"a replica needs tensorParallel × pipelineParallel = "
-            f"{tp * pp} GPUs but pool {pool.name!r} nodes have {per_node}; a replica must fit "
-            f"on one node: valid tensorParallel: {', '.join(map(str, valid))}",
-        )
-        ok = False
-    if m.gpu_share > 1 and tp * pp > 1:
-        out.add(
-            f"{at}.gpuShare",
-            f"GPU sharing needs one GPU per replica; got tensorParallel × "
-            f"pipelineParallel = {tp * pp}; set gpuShare: 1 or tensorParallel: 1",
-        )
-        ok = False
+    valid = valid_tensor_parallel(g, pool.gpus_per_node)
+    problems = _shape_problems(m, g, pool, at)
     util = m.gpu_memory_utilization or default_utilization(m.gpu_share)
     if m.gpu_share > 1 and util * m.gpu_share >= 1.0:
-        out.add(
-            f"{at}.gpuMemoryUtilization",
-            f"{util} × gpuShare {m.gpu_share} = "
-            f"{util * m.gpu_share:.2f} of one GPU; time-slicing has no memory isolation, so "
-            f"the sum must stay below 1: use ≤ {default_utilization(m.gpu_share):.2f}",
+        problems.append(
+            Problem(
+                f"{at}.gpuMemoryUtilization",
+                f"{util} × gpuShare {m.gpu_share} = {util * m.gpu_share:.2f} of one GPU; "
+                "time-slicing has no memory isolation, so the sum must stay below 1: use ≤ "
+                f"{default_utilization(m.gpu_share):.2f}",
+            )
         )
-        ok = False
-    if not ok:
+    elif (baseline := _utilization_problem(m, gpu, util, at)) is not None:
+        problems.append(baseline)
+    for problem in problems:
+        out.add(*problem)
+    if problems:
         return None
 
     tokens_default, seqs_default = batch_defaults(gpu)
@@ -198,6 +243,95 @@ def cache_size_gib(model: ModelConfig, on_disk: int) -> int:
     return math.ceil(on_disk * model.cache.headroom_ratio / GIB)
 
 
+def _batching(
+    m: ModelConfig, gpu: GpuSpec | None, at: str, out: Problems
+) -> tuple[int, int] | None:
+    """(max_num_batched_tokens, max_num_seqs): the stack's, or the device's defaults."""
+    tokens_default, seqs_default = batch_defaults(gpu)
+    tokens = m.max_num_batched_tokens or tokens_default
+    seqs = m.max_num_seqs or seqs_default
+    why = batching_problem(tokens, seqs)
+    if why is None:
+        return tokens, seqs
+    key = "maxNumBatchedTokens" if m.max_num_batched_tokens is not None else "maxNumSeqs"
+    out.add(f"{at}.{key}", why)
+    return None
+
+
+def _plan_cpu(
+    m: ModelConfig, g: ModelGeometry, at: str, length: int, out: Problems
+) -> ServingPlan | None:
+    batching = _batching(m, None, at, out)
+    memory = cpu_memory_plan(g, m, length)
+    if memory.kv_tokens < length:
+        out.add(
+            f"{at}.cpu.kvCacheGib",
+            f"{m.cpu.kv_cache_gib} GiB holds {memory.kv_tokens} tokens, less than one "
+            f"{length}-token request; raise it to "
+            f"{math.ceil(length * memory.kv_bytes_per_token / GIB)} or lower maxModelLen",
+        )
+        return None
+    if batching is None:
+        return None
+    on_disk = downloaded_bytes(g)
+    return ServingPlan(
+        m,
+        g,
+        None,
+        None,
+        length,
+        batching[1],
+        batching[0],
+        memory,
+        cpu_pod_resources(m, memory),
+        Rollout(1, 0),
+        on_disk,
+        cache_size_gib(m, on_disk),
+    )
+
+
+def _plan_gpu(
+    m: ModelConfig, g: ModelGeometry, pool: NodePoolConfig, at: str, length: int, out: Problems
+) -> ServingPlan | None:
+    gpu = GPUS[pool.gpu]
+    batching = _batching(m, gpu, at, out)
+    memory = _gpu_fit(m, g, pool, at=at, out=out, max_model_len=length)
+    if memory is None or batching is None:
+        return None
+    on_disk = downloaded_bytes(g)
+    return ServingPlan(
+        m,
+        g,
+        gpu,
+        pool,
+        length,
+        batching[1],
+        batching[0],
+        memory,
+        gpu_pod_resources(m, m.tensor_parallel * m.pipeline_parallel),
+        Rollout(0, 1),
+        on_disk,
+        cache_size_gib(m, on_disk),
+    )
+
+
+def _plan_model(
+    m: ModelConfig, at: str, pools: dict[str, NodePoolConfig], out: Problems
+) -> ServingPlan | None:
+    g = m.geometry_or_catalog
+    why = quantization_problem(m.model, g, m.quantization)
+    if why is not None:
+        out.add(f"{at}.quantization", why)
+        return None
+    length = _context_length(m, g, at, out)
+    if length is None:
+        return None
+    if m.device == "cpu":
+        return _plan_cpu(m, g, at, length, out)
+    assert m.pool is not None  # checked by config
+    return _plan_gpu(m, g, pools[m.pool], at, length, out)
+
+
 def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
     """Plan every model, or raise ConfigError naming each problem and its fix."""
     out = Problems()
@@ -206,65 +340,9 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
     slices = time_slices(cfg, out)
     plans: list[ServingPlan] = []
     for i, m in enumerate(cfg.models):
-        at = f"models[{i}]"
-        g = m.geometry_or_catalog
-        length = _context_length(m, g, at, out)
-        if length is None:
-            continue
-        on_disk = weight_bytes(g, m.quantization)
-        if m.device == "cpu":
-            memory = cpu_memory_plan(g, m, length)
-            if memory.kv_tokens < length:
-                out.add(
-                    f"{at}.cpu.kvCacheGib",
-                    f"{m.cpu.kv_cache_gib} GiB holds "
-                    f"{memory.kv_tokens} tokens, less than one {length}-token request; "
-                    f"raise it to {math.ceil(length * memory.kv_bytes_per_token / GIB)} or "
-                    f"lower maxModelLen",
-                )
-                continue
-            tokens, seqs = batch_defaults(None)
-            plans.append(
-                ServingPlan(
-                    m,
-                    g,
-                    None,
-                    None,
-                    length,
-                    m.max_num_seqs or seqs,
-                    m.max_num_batched_tokens or tokens,
-                    memory,
-                    cpu_pod_resources(m, memory),
-                    Rollout(1, 0),
-                    on_disk,
-                    cache_size_gib(m, on_disk),
-                )
-            )
-            continue
-        assert m.pool is not None  # checked by config
-        pool = pools[m.pool]
-        gpu = GPUS[pool.gpu]
-        memory_or_none = _gpu_fit(m, g, pool, at=at, out=out, max_model_len=length)
-        if memory_or_none is None:
-            continue
-        tokens, seqs = batch_defaults(gpu)
-        gpus = m.tensor_parallel * m.pipeline_parallel
-        plans.append(
-            ServingPlan(
-                m,
-                g,
-                gpu,
-                pool,
-                length,
-                m.max_num_seqs or seqs,
-                m.max_num_batched_tokens or tokens,
-                memory_or_none,
-                gpu_pod_resources(m, gpus),
-                Rollout(0, 1),
-                on_disk,
-                cache_size_gib(m, on_disk),
-            )
-        )
+        planned = _plan_model(m, f"models[{i}]", pools, out)
+        if planned is not None:
+            plans.append(planned)
     if out.items:
         raise ConfigError(out.items, source)
     node_names = {p.name: pool_node_names(cfg, p) for p in cfg.node_pools}

@@ -1,9 +1,12 @@
 """Memory of one replica: weights, runtime reserves, activation peak, KV cache. Pure.
 
-Per GPU, as vLLM 0.33 sizes it (FACTS.md):
-    budget   = total × gpu_memory_utilization
-    kv       = budget − weights − non-torch − activation peak − CUDA graphs
+Per GPU, as vLLM 0.33 sizes it (v1/worker/gpu_worker.py, utils/mem_utils.py):
+    budget   = total (as CUDA reports it) × gpu_memory_utilization
+    kv       = budget − weights − non-torch after the baseline snapshot
+                      − transient activation peak − CUDA graphs (profiled)
     tokens   = floor(kv / (block × kv bytes per token per GPU)) × block
+What a worker holds before the snapshot (CUDA context, cuBLAS, NCCL) is not charged: it
+must fit in total × (1 − utilization), or vLLM refuses to start.
 """
 
 from __future__ import annotations
@@ -17,18 +20,21 @@ from infra.catalog.vllm import (
     BATCH_DEFAULTS_CPU,
     BATCH_DEFAULTS_LARGE_GPU,
     BATCH_DEFAULTS_SMALL_GPU,
+    CPU_NULL_BLOCKS,
     CUDA_GRAPH_GIB,
     DEFAULT_GPU_MEMORY_UTILIZATION,
     GIB,
     HOST_GIB_PER_PROCESS,
     KV_BLOCK_TOKENS,
+    KV_BLOCK_TOKENS_CPU,
     KV_DTYPE_BYTES,
     LARGE_GPU_GIB,
-    NCCL_GIB_PER_RANK,
-    NON_TORCH_GIB,
-    QUANTIZED_LINEAR_BYTES,
+    NCCL_BASELINE_GIB_PER_RANK,
+    ON_THE_FLY_QUANTIZATION,
+    POST_SNAPSHOT_NON_TORCH_GIB,
     SHM_BASE_GIB,
     SHM_PER_PEER_GIB,
+    STARTUP_BASELINE_GIB,
     WEIGHT_OVERHEAD_GIB,
 )
 from infra.config import (
@@ -53,6 +59,7 @@ class MemoryPlan:
     kv_bytes_per_token: int  # on this GPU (KV heads and layers it holds)
     kv_tokens: int  # per replica
     max_model_len: int
+    block_tokens: int = KV_BLOCK_TOKENS  # tokens per KV block on this device
 
     @property
     def budget_gib(self) -> float:
@@ -71,11 +78,6 @@ class Resources:
     shm_gib: int | None  # in-memory /dev/shm (counted in memory_gib); None = not mounted
 
 
-def valid_tensor_parallel(geometry: ModelGeometry, limit: int) -> list[int]:
-    """TP sizes vLLM accepts for this model (they divide the attention heads), up to limit."""
-    return [tp for tp in range(1, limit + 1) if geometry.attention_heads % tp == 0]
-
-
 def kv_heads_per_gpu(geometry: ModelGeometry, tp: int) -> int:
     """KV heads are split across TP ranks, and replicated when TP exceeds them."""
     return max(1, geometry.kv_heads // tp)
@@ -91,12 +93,18 @@ def kv_bytes_per_token(
 
 
 def weight_bytes(geometry: ModelGeometry, quantization: str | None) -> int:
-    """Weights as loaded: quantization shrinks the linear layers, not embeddings or norms."""
-    if quantization is None:
+    """Weights in GPU memory: the checkpoint as published (pre-quantized ones are already
+    small), or its linear layers shrunk by on-the-fly quantization."""
+    if quantization not in ON_THE_FLY_QUANTIZATION or geometry.quantization is not None:
         return geometry.weight_bytes
-    linear = geometry.linear_params * QUANTIZED_LINEAR_BYTES[quantization]
+    linear = geometry.linear_params * ON_THE_FLY_QUANTIZATION[quantization]
     rest = (geometry.embedding_params + geometry.other_params) * geometry.dtype_bytes
     return int(linear + rest)
+
+
+def startup_baseline_gib(ranks: int) -> float:
+    """What one worker holds before vLLM's memory snapshot (not in the KV budget)."""
+    return STARTUP_BASELINE_GIB + (NCCL_BASELINE_GIB_PER_RANK if ranks > 1 else 0.0)
 
 
 def activation_peak_bytes(
@@ -129,11 +137,14 @@ def default_utilization(gpu_share: int) -> float:
     return math.floor(share / _UTIL_STEP) * _UTIL_STEP
 
 
-def kv_tokens(kv_budget_bytes: float, bytes_per_token: int) -> int:
+def kv_tokens(
+    kv_budget_bytes: float, bytes_per_token: int, block: int = KV_BLOCK_TOKENS, held: int = 0
+) -> int:
+    """Whole blocks that fit the budget, less the ones the engine holds back, in tokens."""
     if kv_budget_bytes <= 0:
         return 0
-    blocks = math.floor(kv_budget_bytes / (KV_BLOCK_TOKENS * bytes_per_token))
-    return blocks * KV_BLOCK_TOKENS
+    blocks = math.floor(kv_budget_bytes / (block * bytes_per_token)) - held
+    return max(blocks, 0) * block
 
 
 def gpu_memory_plan(
@@ -151,7 +162,7 @@ def gpu_memory_plan(
 ) -> MemoryPlan:
     ranks = tp * pp
     weights = weight_bytes(geometry, quantization) / ranks / GIB + WEIGHT_OVERHEAD_GIB
-    non_torch = NON_TORCH_GIB + (NCCL_GIB_PER_RANK if ranks > 1 else 0.0)
+    non_torch = POST_SNAPSHOT_NON_TORCH_GIB
     activation = activation_peak_bytes(geometry, tp, max_num_batched_tokens, max_num_seqs) / GIB
     kv_budget = gpu.memory_gib * utilization - weights - non_torch - activation - CUDA_GRAPH_GIB
     per_token = kv_bytes_per_token(geometry, tp, pp, kv_cache_dtype)
@@ -183,8 +194,11 @@ def cpu_memory_plan(geometry: ModelGeometry, model: ModelConfig, max_model_len: 
         cuda_graph_gib=0.0,
         kv_budget_gib=float(cpu.kv_cache_gib),
         kv_bytes_per_token=per_token,
-        kv_tokens=kv_tokens(cpu.kv_cache_gib * GIB, per_token),
+        kv_tokens=kv_tokens(
+            cpu.kv_cache_gib * GIB, per_token, KV_BLOCK_TOKENS_CPU, CPU_NULL_BLOCKS
+        ),
         max_model_len=max_model_len,
+        block_tokens=KV_BLOCK_TOKENS_CPU,
     )
 
 

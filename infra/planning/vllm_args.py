@@ -78,7 +78,10 @@ def vllm_args(plan: ServingPlan, shutdown_timeout_seconds: int) -> list[str]:
             args += ["--pipeline-parallel-size", str(m.pipeline_parallel)]
     if m.kv_cache_dtype != "auto":
         args += ["--kv-cache-dtype", m.kv_cache_dtype]
-    if m.quantization is not None:
+    if m.quantization is not None and plan.geometry.quantization is None:
+        # On-the-fly only: a pre-quantized checkpoint names its method in config.json, and
+        # vLLM picks the kernel for the GPU from it (0.33 maps awq/awq_marlin and
+        # gptq/gptq_marlin to the same configs), so the flag adds nothing there.
         args += ["--quantization", m.quantization]
     if plan.no_p2p_tp:
         # Custom all-reduce needs P2P; say so rather than let vLLM probe and warn.

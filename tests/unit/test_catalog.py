@@ -4,7 +4,8 @@ import pytest
 
 from infra.catalog.gpus import GPUS
 from infra.catalog.models import MODELS
-from infra.planning.memory import kv_bytes_per_token, valid_tensor_parallel
+from infra.planning.engine_rules import valid_tensor_parallel
+from infra.planning.memory import kv_bytes_per_token
 
 # Parameter counts published on each model card.
 PUBLISHED_PARAMS = {
@@ -21,7 +22,22 @@ PUBLISHED_PARAMS = {
 
 
 def test_catalog_covers_the_required_models() -> None:
-    assert set(PUBLISHED_PARAMS) == set(MODELS)
+    assert set(PUBLISHED_PARAMS) == {k for k, g in MODELS.items() if g.quantization is None}
+
+
+def test_prequantized_entries_share_their_base_architecture() -> None:
+    for repo, base in (
+        ("Qwen/Qwen2.5-7B-Instruct-AWQ", "Qwen/Qwen2.5-7B-Instruct"),
+        ("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4", "Qwen/Qwen2.5-7B-Instruct"),
+        (
+            "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4",
+            "meta-llama/Llama-3.1-70B-Instruct",
+        ),
+    ):
+        quantized = MODELS[repo]
+        assert quantized.quantization is not None and quantized.quantization.bits == 4
+        assert quantized.params == MODELS[base].params
+        assert quantized.weight_bytes < MODELS[base].weight_bytes / 2
 
 
 @pytest.mark.parametrize("model", sorted(PUBLISHED_PARAMS))
@@ -35,8 +51,10 @@ def test_kv_bytes_per_token_match_facts() -> None:
 
 
 def test_valid_tensor_parallel_sizes_match_facts() -> None:
-    assert valid_tensor_parallel(MODELS["Qwen/Qwen2.5-7B-Instruct"], 28) == [1, 2, 4, 7, 14, 28]
-    assert valid_tensor_parallel(MODELS["Qwen/Qwen2.5-0.5B-Instruct"], 14) == [1, 2, 7, 14]
+    # FACTS.md (corrected): heads, KV heads and MLP together. 7B: 7 and 14 fail on the
+    # 4 KV heads, 28 on the MLP (18944); 0.5B: 7 and 14 fail on its 2 KV heads.
+    assert valid_tensor_parallel(MODELS["Qwen/Qwen2.5-7B-Instruct"], 28) == [1, 2, 4]
+    assert valid_tensor_parallel(MODELS["Qwen/Qwen2.5-0.5B-Instruct"], 14) == [1, 2]
 
 
 def test_qwen_7b_geometry_is_the_config_json() -> None:

@@ -36,9 +36,67 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
     ),
     (
         "TP larger than a node",
-        lambda r: model(r).update(tensorParallel=7, replicas=1),
+        lambda r: model(r).update(
+            model="meta-llama/Llama-3.1-8B-Instruct", tensorParallel=8, replicas=1
+        ),
         "models[0].tensorParallel",
-        ["7 GPUs", "nodes have 4", "valid tensorParallel: 1, 2, 4"],
+        ["8 GPUs", "nodes have 4", "valid tensorParallel: 1, 2, 4"],
+    ),
+    (
+        # Divides the heads (vLLM's config accepts it) but not the 2 KV heads: the worker
+        # fails at model load, after the download. TP=3 fits the 4-GPU box.
+        "TP not dividing or covering the KV heads",
+        lambda r: model(r).update(model="Qwen/Qwen2.5-1.5B-Instruct", tensorParallel=3),
+        "models[0].tensorParallel",
+        ["2 KV heads", "vLLM refuses it when it loads", "valid on pool", ": 1, 2, 4"],
+    ),
+    (
+        "TP not dividing the MLP",
+        lambda r: model(r).update(
+            model="Qwen/Qwen2.5-7B-Instruct",
+            geometry={
+                "layers": 28,
+                "attentionHeads": 28,
+                "kvHeads": 4,
+                "hiddenSize": 3584,
+                "intermediateSize": 18946,
+                "vocabSize": 152064,
+                "maxPositionEmbeddings": 32768,
+            },
+            tensorParallel=4,
+        ),
+        "models[0].tensorParallel",
+        ["intermediate size 18946", "valid on pool", ": 1, 2"],
+    ),
+    (
+        "AWQ on a bf16 checkpoint",
+        lambda r: model(r).update(quantization="awq"),
+        "models[0].quantization",
+        ["awq needs a checkpoint quantized with it", "Qwen/Qwen2.5-7B-Instruct-AWQ", "fp8"],
+    ),
+    (
+        "another method on a pre-quantized checkpoint",
+        lambda r: model(r).update(model="Qwen/Qwen2.5-7B-Instruct-AWQ", quantization="gptq"),
+        "models[0].quantization",
+        ["already quantized with awq", "awq, awq_marlin"],
+    ),
+    (
+        "batched tokens below sequences",
+        lambda r: model(r).update(maxNumBatchedTokens=128, maxNumSeqs=256),
+        "models[0].maxNumBatchedTokens",
+        ["128 is below maxNumSeqs 256", "vLLM refuses it"],
+    ),
+    (
+        "sequences above the default batched tokens",
+        lambda r: model(r).update(maxNumSeqs=4096),
+        "models[0].maxNumSeqs",
+        ["maxNumBatchedTokens 2048 is below maxNumSeqs 4096"],
+    ),
+    (
+        "utilization leaving no room for the CUDA context",
+        lambda r: model(r).update(gpuMemoryUtilization=0.99),
+        "models[0].gpuMemoryUtilization",
+        ["no room for the CUDA context", "vLLM refuses to start", "use ≤ 0.96"],
     ),
     (
         "context above native",

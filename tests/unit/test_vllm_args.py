@@ -68,9 +68,9 @@ def test_yarn_emits_the_033_hf_overrides_form() -> None:
 
 
 def test_quantization_kv_dtype_and_extra_args_are_passed() -> None:
-    args = single_4090d(kvCacheDtype="fp8", quantization="awq", extraArgs=["--enable-lora"])
+    args = single_4090d(kvCacheDtype="fp8", quantization="fp8", extraArgs=["--enable-lora"])
     assert arg_value(args, "--kv-cache-dtype") == "fp8"
-    assert arg_value(args, "--quantization") == "awq"
+    assert arg_value(args, "--quantization") == "fp8"
     assert args[-1] == "--enable-lora"
 
 
