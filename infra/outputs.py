@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from infra.catalog.vllm import SERVER_PORT
+from infra.catalog.vllm import GIB, SERVER_PORT
 from infra.config import StackConfig
 from infra.manifests.topology import (
     EG_NAMESPACE,
@@ -15,7 +15,7 @@ from infra.manifests.topology import (
     PROXY_SERVICE,
     Outputs,
 )
-from infra.planning.budgets import budgets
+from infra.planning.budgets import budgets, startup_parts
 from infra.planning.capacity import PlatformPlan, ServingPlan
 
 if TYPE_CHECKING:
@@ -34,20 +34,28 @@ def _replicas(plan: ServingPlan) -> str | int:
 
 
 def capacity_summary(plan: ServingPlan) -> dict[str, Any]:
-    mem = plan.memory
+    """Per model, the capacity plan's figures: the stack output `models`, the table `plan`
+    prints, and out/<stack>/capacity.json."""
+    mem, budget = plan.memory, budgets(plan)
     return {
         "servedModelName": plan.model.served_name,
         "service": f"{plan.model.name}.{plan.model.namespace}.svc:{SERVER_PORT}",
         "device": plan.pool.gpu if plan.pool else "cpu",
         "replicas": _replicas(plan),
         "tensorParallel": plan.model.tensor_parallel,
+        "pipelineParallel": plan.model.pipeline_parallel,
         "maxModelLen": plan.max_model_len,
         "gpuMemoryUtilization": round(mem.utilization, 2) if plan.gpu else None,
         "weightsGiBPerGpu": round(mem.weights_gib, 2),
         "kvCacheGiBPerGpu": round(mem.kv_budget_gib, 2),
+        "kvBytesPerTokenPerGpu": mem.kv_bytes_per_token,
+        "kvBlockTokens": mem.block_tokens,
         "kvTokensPerReplica": mem.kv_tokens,
         "maxConcurrencyAtMaxLen": round(mem.max_concurrency, 2),
-        "startupBudgetSeconds": budgets(plan).startup.budget_seconds,
+        "downloadGiB": round(plan.weights_on_disk_bytes / GIB, 2),
+        "startupEstimateSeconds": budget.startup_estimate_seconds,
+        "startupParts": startup_parts(plan),
+        "startupBudgetSeconds": budget.startup.budget_seconds,
     }
 
 

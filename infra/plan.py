@@ -83,6 +83,10 @@ def write(result: RunResult, out: Path) -> int:
     (out / "resources.json").write_text(
         json.dumps([r.as_json() for r in result.resources], indent=2, sort_keys=True) + "\n"
     )
+    # The capacity plan, machine-readable: the figures the table prints, per model.
+    (out / "capacity.json").write_text(
+        json.dumps(result.outputs.get(Outputs.MODELS, {}), indent=2, sort_keys=True) + "\n"
+    )
     count = 0
     for resource in result.resources:
         manifest = manifest_of(resource)

@@ -31,12 +31,21 @@ class Budgets:
     termination_grace_seconds: int
 
 
+def startup_parts(plan: ServingPlan) -> dict[str, float]:
+    """Cold start once weights are in the cache volume, phase by phase (seconds)."""
+    read = plan.weights_on_disk_bytes / (plan.model.serving.cache_read_gbps * 1e9)
+    return {
+        "readWeights": round(read, 1),
+        "torchCompile": TORCH_COMPILE_SECONDS,
+        "cudaGraphCapture": CUDA_GRAPH_CAPTURE_SECONDS if plan.gpu is not None else 0,
+    }
+
+
 def startup_estimate_seconds(plan: ServingPlan) -> int:
     """Cold start once weights are in the cache volume: read them, compile, capture graphs."""
-    policy = plan.model.serving
-    read = plan.weights_on_disk_bytes / (policy.cache_read_gbps * 1e9)
-    graphs = CUDA_GRAPH_CAPTURE_SECONDS if plan.gpu is not None else 0
-    return math.ceil(read + TORCH_COMPILE_SECONDS + graphs)
+    parts = startup_parts(plan)
+    read = plan.weights_on_disk_bytes / (plan.model.serving.cache_read_gbps * 1e9)
+    return math.ceil(read + parts["torchCompile"] + parts["cudaGraphCapture"])
 
 
 def budgets(plan: ServingPlan) -> Budgets:

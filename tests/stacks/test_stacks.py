@@ -116,8 +116,16 @@ def test_plan_cli_writes_resources_manifests_and_the_capacity_table(
     out = capsys.readouterr().out
     # Per replica: weights/GPU, KV budget/GPU, KV tokens, max concurrency at 32K.
     row = next(line for line in out.splitlines() if line.startswith("qwen2-5-7b"))
-    for value in ("7.16", "12.95", "484784", "32768", "14.79"):
+    for value in ("7.16", "13.67", "511872", "32768", "15.62"):
         assert value in row.split()
+    # capacity.json: the same figures, machine-readable, with the startup budget's parts.
+    capacity = json.loads((tmp_path / "capacity.json").read_text())["qwen2-5-7b"]
+    assert capacity["weightsGiBPerGpu"] == 7.16 and capacity["kvCacheGiBPerGpu"] == 13.67
+    assert capacity["kvTokensPerReplica"] == 511872 and capacity["kvBlockTokens"] == 16
+    assert capacity["kvBytesPerTokenPerGpu"] == 28672 and capacity["pipelineParallel"] == 1
+    assert capacity["maxConcurrencyAtMaxLen"] == 15.62 and capacity["device"] == "rtx-4090d"
+    assert set(capacity["startupParts"]) == {"readWeights", "torchCompile", "cudaGraphCapture"}
+    assert capacity["startupBudgetSeconds"] >= capacity["startupEstimateSeconds"]
 
 
 def test_plan_cli_refuses_a_bad_config_with_exit_2_and_no_traceback(
@@ -131,7 +139,7 @@ def test_plan_cli_refuses_a_bad_config_with_exit_2_and_no_traceback(
         == 2
     )
     err = capsys.readouterr().err
-    assert err.startswith(f"{bad}: llm-platform:models[0].tensorParallel: 3 does not divide")
+    assert err.startswith(f"{bad}: llm-platform:models[0].tensorParallel: 3 is not valid for Qwen/Qwen2.5-7B-Instruct: it does not divide")
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()  # nothing written
 
