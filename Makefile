@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  ?= single-4090d
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: help setup test lint pytest review plan plan-all schema preview up dev-up dev-down failover
+.PHONY: help setup engines test lint pytest review plan plan-all schema preview up dev-up dev-down failover
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -17,6 +17,19 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# vLLM 0.33 on CPU judges the capacity planner (tests/engines/). Its own venv: vLLM pins a
+# CUDA torch and protobuf ranges the Pulumi SDK does not share. ~3.2 GB on disk, ~600 MB
+# downloaded (vLLM's wheel is 336 MB; torch is the CPU build), 1-3 minutes.
+ENGINES := .venv-engines
+engines: $(ENGINES)/.installed  ## vLLM 0.33 (CPU) for the engine conformance tests
+
+$(ENGINES)/.installed: tests/engines/vllm-requirements.txt
+	$(PYTHON) -m venv $(ENGINES)
+	$(ENGINES)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0+cpu
+	$(ENGINES)/bin/pip install --quiet --disable-pip-version-check --no-deps vllm==0.33.0
+	$(ENGINES)/bin/pip install --quiet --disable-pip-version-check -r tests/engines/vllm-requirements.txt
+	touch $@
+
 test: lint pytest review  ## everything CI runs: ruff, mypy, the test suite, the policy review
 
 lint: setup  ## ruff and mypy
@@ -24,7 +37,7 @@ lint: setup  ## ruff and mypy
 	$(BIN)/ruff format --check infra model_loader policies tests
 	$(BIN)/mypy infra model_loader policies tests
 
-pytest: setup  ## the test suite only
+pytest: setup engines  ## the test suite only
 	$(BIN)/pytest
 
 review: setup  ## the policy pack on every stack, offline (exit 1 on a mandatory violation)
