@@ -72,6 +72,10 @@ SHM_PER_PEER_GIB = 1
 # Python, torch and CUDA libraries resident, measured ~2.5-3 GiB RSS each.
 HOST_GIB_PER_PROCESS = 3
 
+# The model loader (init container) requests, as the manifests set them.
+LOADER_CPU = 0.5
+LOADER_MEMORY_GIB = 1
+
 # Cold-start phases after the weights are read (FACTS.md, 7B from local NVMe):
 # torch.compile ~15 s, CUDA-graph capture ~20 s. The CPU backend compiles but captures none.
 TORCH_COMPILE_SECONDS = 15

@@ -87,6 +87,20 @@ class NodePoolConfig(Section):
     min_nodes: int = Field(default=0, ge=0, le=100, description="gke: per zone")
     max_nodes: int | None = Field(default=None, ge=1, le=100, description="gke: per zone")
     spot: bool = Field(default=False, description="gke: Spot VMs (cheaper, can be reclaimed)")
+    node_cpu: float | None = Field(
+        default=None,
+        gt=0,
+        le=4096,
+        description="existing/kind: CPU cores each node offers pods (its allocatable); "
+        "None = not checked. gke: derived from machineType",
+    )
+    node_memory_gib: float | None = Field(
+        default=None,
+        gt=0,
+        le=65536,
+        description="existing/kind: memory (GiB) each node offers pods (its allocatable); "
+        "None = not checked. gke: derived from machineType",
+    )
 
     @property
     def cloud(self) -> bool:
@@ -129,6 +143,10 @@ def _check_gke_pool(c: ClusterConfig, pool: NodePoolConfig, at: str) -> list[Pro
     )
     for key, setting in (("machineType", pool.machine_type), ("maxNodes", pool.max_nodes)):
         problems += problems_if(setting is None, f"{at}.{key}", "required for a GKE node pool")
+    for key, size in (("nodeCpu", pool.node_cpu), ("nodeMemoryGib", pool.node_memory_gib)):
+        problems += problems_if(
+            size is not None, f"{at}.{key}", "a GKE pool's node size comes from machineType"
+        )
     for j, zone in enumerate(pool.zones):
         problems += problems_if(
             zone not in c.zones,

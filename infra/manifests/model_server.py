@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.catalog.versions import IMAGES, VLLM_VERSION
-from infra.catalog.vllm import HEALTH_PATH, SCRATCH_GIB, SERVER_PORT
+from infra.catalog.vllm import (
+    HEALTH_PATH,
+    LOADER_CPU,
+    LOADER_MEMORY_GIB,
+    SCRATCH_GIB,
+    SERVER_PORT,
+)
 from infra.manifests.common import (
     ACTIVE_REPLICAS_ANNOTATION,
     GPU_RESOURCE,
@@ -41,7 +47,7 @@ COMPONENT = "model-server"
 SERVED_NAME_ANNOTATION = "llm-platform.io/served-model-name"
 # The download is network-bound; a small, bounded footprint.
 DOWNLOADER_RESOURCES: Manifest = {
-    "requests": {"cpu": "500m", "memory": "1Gi"},
+    "requests": {"cpu": f"{int(LOADER_CPU * 1000)}m", "memory": gib(LOADER_MEMORY_GIB)},
     "limits": {"cpu": "2", "memory": "2Gi"},
 }
 # The model loader's code, for pods that run it on the public vLLM image (no image build).

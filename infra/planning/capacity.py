@@ -42,6 +42,7 @@ from infra.planning.memory import (
     weight_bytes,
 )
 from infra.planning.placement import (
+    node_fit_problems,
     place,
     pool_node_names,
     rollout,
@@ -363,7 +364,10 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
         for p in plans
     ]
     pool_plans = place(pools, node_names, plans, slices, out, index)
-    for problem in zone_loss_problems(plans, index):
+    pool_index = {p.name: i for i, p in enumerate(cfg.node_pools)}
+    for problem in zone_loss_problems(plans, index) + node_fit_problems(
+        pool_plans, plans, pool_index
+    ):
         out.add(*problem)
     if out.items:
         raise ConfigError(out.items, source)

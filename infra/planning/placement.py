@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 from infra.catalog.gpus import GPUS
+from infra.catalog.machines import MACHINE_TYPES, NODE_AGENTS, NodeSize, gke_allocatable
+from infra.catalog.vllm import LOADER_CPU, LOADER_MEMORY_GIB
 from infra.config import (
     NodePoolConfig,
     Problem,
@@ -125,4 +127,60 @@ def zone_loss_problems(plans: list[ServingPlan], index: dict[str, int]) -> list[
                     ),
                 )
             )
+    return problems
+
+
+def node_size(pool: NodePoolConfig) -> NodeSize | None:
+    """What each node of the pool offers pods: configured (on-prem), from the machine type
+    (GKE), or None when nothing says (not checked)."""
+    if pool.cloud:
+        machine = MACHINE_TYPES.get(pool.machine_type or "")
+        return gke_allocatable(machine) if machine else None
+    if pool.node_cpu is None and pool.node_memory_gib is None:
+        return None
+    return NodeSize(pool.node_cpu or float("inf"), pool.node_memory_gib or float("inf"))
+
+
+def _node_demand(replicas: list[str], by_name: dict[str, ServingPlan]) -> NodeSize:
+    """Requests of the replicas placed on one node plus the platform's node agents. A pod
+    asks for the larger of its init container (the model loader) and its server."""
+    cpu, memory = NODE_AGENTS.cpu, NODE_AGENTS.memory_gib
+    for replica in replicas:
+        plan = by_name[replica.rsplit("/", 1)[0]]
+        cpu += max(plan.resources.cpu, LOADER_CPU)
+        memory += max(plan.resources.memory_gib, LOADER_MEMORY_GIB)
+    return NodeSize(cpu, memory)
+
+
+def node_fit_problems(
+    pools: dict[str, PoolPlan], plans: list[ServingPlan], pool_index: dict[str, int]
+) -> list[Problem]:
+    """Every node holds the CPU and memory its replicas request (vLLM processes, /dev/shm in
+    memory, the loader), or the pods stay Pending with the GPUs free."""
+    by_name = {p.model.name: p for p in plans}
+    problems: list[Problem] = []
+    for name, pool_plan in pools.items():
+        size = node_size(pool_plan.pool)
+        if size is None:
+            continue
+        pool = pool_plan.pool
+        at = f"nodePools[{pool_index[name]}]"
+        for node, replicas in pool_plan.placement.items():
+            need = _node_demand(replicas, by_name)
+            for setting, needed, has, unit in (
+                ("nodeCpu", need.cpu, size.cpu, "CPU cores"),
+                ("nodeMemoryGib", need.memory_gib, size.memory_gib, "GiB memory"),
+            ):
+                if needed <= has:
+                    continue
+                key = "machineType" if pool.cloud else setting
+                source = f"machineType {pool.machine_type}" if pool.cloud else setting
+                problems.append(
+                    Problem(
+                        f"{at}.{key}",
+                        f"node {node} would need {needed:g} {unit} for {', '.join(replicas)} "
+                        f"and the node agents, but offers {has:g} ({source}); use bigger "
+                        "nodes, fewer replicas per node or lower models[].serving.cpuPerGpu",
+                    )
+                )
     return problems

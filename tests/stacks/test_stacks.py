@@ -139,7 +139,10 @@ def test_plan_cli_refuses_a_bad_config_with_exit_2_and_no_traceback(
         == 2
     )
     err = capsys.readouterr().err
-    assert err.startswith(f"{bad}: llm-platform:models[0].tensorParallel: 3 is not valid for Qwen/Qwen2.5-7B-Instruct: it does not divide")
+    assert err.startswith(
+        f"{bad}: llm-platform:models[0].tensorParallel: 3 is not valid for "
+        "Qwen/Qwen2.5-7B-Instruct: it does not divide"
+    )
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()  # nothing written
 
