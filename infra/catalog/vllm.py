@@ -81,5 +81,10 @@ LOADER_MEMORY_GIB = 1
 TORCH_COMPILE_SECONDS = 15
 CUDA_GRAPH_CAPTURE_SECONDS = 20
 
+# vLLM's compile cache (VLLM_CACHE_ROOT: torch.compile artifacts per model and config hash,
+# and Triton kernels): kept on a volume that outlives the pod, so a rollout or scale-up
+# loads compiled graphs instead of compiling again. Sized for a few revisions.
+COMPILE_CACHE_GIB = 4
+
 # Writable scratch for HOME, torch.compile and Triton kernel caches (root fs is read-only).
 SCRATCH_GIB = 8

@@ -10,6 +10,7 @@ from infra.components.declare import declare
 from infra.manifests.model_server import (
     PodImages,
     cache_claim,
+    compile_cache_claim,
     default_images,
     deployment,
     disruption_budget,
@@ -40,8 +41,9 @@ class ModelServer(pulumi.ComponentResource):
         self.budgets = budgets(plan)
         images = args["images"] or default_images(plan)
         needs: list[pulumi.Resource] = []
-        if not plan.cache_per_pod:
-            needs.append(declare(cache_claim(plan), child))
+        for claim in (cache_claim(plan), compile_cache_claim(plan)):
+            if claim is not None and not plan.cache_per_pod:
+                needs.append(declare(claim, child))
         if images.loader is None:
             needs.append(declare(loader_config_map(plan), child))
         self.deployment = declare(

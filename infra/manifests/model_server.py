@@ -8,6 +8,7 @@ from typing import Any
 
 from infra.catalog.versions import IMAGES, VLLM_VERSION
 from infra.catalog.vllm import (
+    COMPILE_CACHE_GIB,
     HEALTH_PATH,
     LOADER_CPU,
     LOADER_MEMORY_GIB,
@@ -33,6 +34,7 @@ from infra.planning.budgets import Budgets, Probe
 from infra.planning.capacity import ServingPlan
 from infra.planning.vllm_args import (
     CACHE_MOUNT,
+    COMPILE_CACHE_MOUNT,
     SCRATCH_MOUNT,
     VLLM_COMMAND,
     vllm_args,
@@ -69,6 +71,10 @@ def pod_selector(plan: ServingPlan) -> dict[str, str]:
 
 def cache_claim_name(plan: ServingPlan) -> str:
     return f"{plan.model.name}-model-cache"
+
+
+def compile_cache_claim_name(plan: ServingPlan) -> str:
+    return f"{plan.model.name}-compile-cache"
 
 
 def _meta(plan: ServingPlan, name: str) -> Manifest:
@@ -187,11 +193,29 @@ def loader_code_volume(plan: ServingPlan) -> Manifest:
     return {"name": "model-loader", "configMap": {"name": loader_config_map_name(plan)}}
 
 
+def compile_cache_claim(plan: ServingPlan) -> Manifest | None:
+    """Where vLLM keeps compiled graphs across pods: beside a shared model cache (same
+    access mode, so every replica that reads the model reuses them); none for per-pod
+    caches."""
+    if plan.cache_per_pod:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": _meta(plan, compile_cache_claim_name(plan)),
+        "spec": claim_spec(
+            COMPILE_CACHE_GIB, plan.model.cache.storage_class, plan.cache_access_mode
+        ),
+    }
+
+
 def _server(plan: ServingPlan, budgets: Budgets, server_image: Any) -> Manifest:
     mounts: list[Manifest] = [
         {"name": "model-cache", "mountPath": CACHE_MOUNT, "readOnly": True},
         {"name": "scratch", "mountPath": SCRATCH_MOUNT},
     ]
+    if not plan.cache_per_pod:
+        mounts.append({"name": "compile-cache", "mountPath": COMPILE_CACHE_MOUNT})
     if plan.resources.shm_gib:
         mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
     env = vllm_env(plan)
@@ -240,6 +264,9 @@ def _volumes(plan: ServingPlan, images: PodImages) -> list[Manifest]:
     ]
     if images.loader is None:
         volumes.append(loader_code_volume(plan))
+    if not plan.cache_per_pod:
+        claim = {"claimName": compile_cache_claim_name(plan)}
+        volumes.append({"name": "compile-cache", "persistentVolumeClaim": claim})
     if plan.resources.shm_gib:
         volumes.append(
             {

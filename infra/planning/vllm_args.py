@@ -13,6 +13,13 @@ CACHE_MOUNT = "/models"
 SCRATCH_MOUNT = "/tmp"
 # Hugging Face libraries still want a writable home; the weights come from model_path().
 HF_HOME = f"{SCRATCH_MOUNT}/hf"
+# vLLM's compile cache: its own volume where one outlives the pod (shared caches), else
+# scratch (per-pod caches on cloud pools, which are recreated with the pod anyway).
+COMPILE_CACHE_MOUNT = "/var/cache/vllm"
+
+
+def compile_cache_dir(plan: ServingPlan) -> str:
+    return f"{SCRATCH_MOUNT}/vllm" if plan.cache_per_pod else COMPILE_CACHE_MOUNT
 
 
 def model_path(plan: ServingPlan) -> str:
@@ -97,6 +104,8 @@ def vllm_env(plan: ServingPlan) -> dict[str, str]:
         "HF_HOME": HF_HOME,
         "HF_HUB_OFFLINE": "1",  # the loader filled the cache volume; never call the hub
         "HOME": SCRATCH_MOUNT,
+        "VLLM_CACHE_ROOT": compile_cache_dir(plan),
+        "TRITON_CACHE_DIR": f"{compile_cache_dir(plan)}/triton",
         "VLLM_NO_USAGE_STATS": "1",
         "DO_NOT_TRACK": "1",
     }

@@ -134,9 +134,34 @@ def test_model_cache_is_filled_once_by_the_init_container_and_read_only_after() 
         m for m in container(deployment)["volumeMounts"] if m["name"] == "model-cache"
     )
     assert cache_mount["readOnly"] is True
-    claim = one(rendered(gpu_box()), "PersistentVolumeClaim")
+    claim = one(rendered(gpu_box()), "PersistentVolumeClaim", "llm-serving/qwen2-5-7b-model-cache")
     assert claim.inputs["spec"]["storageClassName"] == "local-path"
     assert claim.inputs["spec"]["accessModes"] == ["ReadWriteOnce"]  # one node
+
+
+def test_compiled_graphs_outlive_the_pod_where_the_model_cache_is_shared() -> None:
+    result = rendered(gpu_box())
+    claim = one(result, "PersistentVolumeClaim", "llm-serving/qwen2-5-7b-compile-cache")
+    assert claim.inputs["spec"]["accessModes"] == ["ReadWriteOnce"]  # like the model cache
+    vllm = container(one(result, DEPLOYMENT))
+    env = {e["name"]: e["value"] for e in vllm["env"]}
+    assert env["VLLM_CACHE_ROOT"] == "/var/cache/vllm"
+    assert env["TRITON_CACHE_DIR"] == "/var/cache/vllm/triton"
+    assert {"name": "compile-cache", "mountPath": "/var/cache/vllm"} in vllm["volumeMounts"]
+    volumes = {v["name"]: v for v in pod_spec(one(result, DEPLOYMENT))["volumes"]}
+    assert volumes["compile-cache"]["persistentVolumeClaim"]["claimName"] == (
+        "qwen2-5-7b-compile-cache"
+    )
+
+
+def test_per_pod_caches_compile_into_scratch() -> None:
+    # Cloud pools give every pod its own disk: nothing outlives the pod to share.
+    result = planned("dr-primary")
+    assert not [
+        r for r in by_type(result, "PersistentVolumeClaim") if r.name.endswith("compile-cache")
+    ]
+    env = {e["name"]: e["value"] for e in container(one(result, DEPLOYMENT))["env"]}
+    assert env["VLLM_CACHE_ROOT"] == "/tmp/vllm"
 
 
 def test_containers_are_hardened() -> None:
