@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  ?= single-4090d
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: help setup engines test lint pytest review plan plan-all schema preview up dev-up dev-down failover
+.PHONY: help setup engines tools test lint pytest review plan plan-all schema preview up dev-up dev-down failover
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,20 @@ $(ENGINES)/.installed: tests/engines/vllm-requirements.txt
 	$(ENGINES)/bin/pip install --quiet --disable-pip-version-check -r tests/engines/vllm-requirements.txt
 	touch $@
 
+# promtool and amtool, the Prometheus and Alertmanager releases the alert tests pin: Debian
+# bookworm's packages, unpacked into .tools (no root needed once the package lists exist).
+TOOLS := .tools
+PROMETHEUS_DEB := prometheus=2.42.0+ds-5+deb12u1
+ALERTMANAGER_DEB := prometheus-alertmanager=0.25.0-1+b4
+tools: $(TOOLS)/.installed  ## promtool and amtool for the alert tests
+
+$(TOOLS)/.installed: Makefile
+	rm -rf $(TOOLS) && mkdir -p $(TOOLS)/debs
+	cd $(TOOLS)/debs && { apt-get download $(PROMETHEUS_DEB) $(ALERTMANAGER_DEB) 2>/dev/null \
+	  || { apt-get update -qq && apt-get download $(PROMETHEUS_DEB) $(ALERTMANAGER_DEB); }; }
+	for deb in $(TOOLS)/debs/*.deb; do dpkg-deb -x $$deb $(TOOLS)/root; done
+	touch $@
+
 test: lint pytest review  ## everything CI runs: ruff, mypy, the test suite, the policy review
 
 lint: setup  ## ruff and mypy
@@ -37,7 +51,7 @@ lint: setup  ## ruff and mypy
 	$(BIN)/ruff format --check infra model_loader policies tests
 	$(BIN)/mypy infra model_loader policies tests
 
-pytest: setup engines  ## the test suite only
+pytest: setup engines tools  ## the test suite only
 	$(BIN)/pytest
 
 review: setup  ## the policy pack on every stack, offline (exit 1 on a mandatory violation)

@@ -222,6 +222,10 @@ class Platform(pulumi.ComponentResource):
                 "runtime_class": self._cfg.cluster.runtime_class_name,
                 "gpu_runtime": gpu_runtime,
                 "gke": self._gke,
+                "gateway": self._cfg.gateway.enabled,
+                "alerting_secrets": stack_config.secret_object("alertingSecrets")
+                if self._cfg.alerting_secrets is not None
+                else None,
             },
             self._child(*(r for rs in namespaces.values() for r in rs)),
         )
@@ -244,6 +248,7 @@ class Platform(pulumi.ComponentResource):
                 if cfg.api_keys is not None
                 else None,
                 "address": failover.gateway_address if failover else None,
+                "monitoring": self.observability.prometheus_stack if self.observability else None,
                 "dns01": {"project": cfg.cluster.project or "", "account": failover.dns01_account}
                 if failover and failover.dns01_account is not None
                 else None,

@@ -102,6 +102,9 @@ def export_outputs(config: StackConfig, plan: PlatformPlan, platform: Platform) 
     pulumi.export(Outputs.ENVIRONMENT, config.environment)
     pulumi.export(Outputs.MODELS, {m.model.name: capacity_summary(m) for m in plan.models})
     pulumi.export(Outputs.GPU_POOLS, pool_summary(plan))
+    alerting = config.observability.alerting
+    if config.observability.enabled:
+        pulumi.export(Outputs.ALERTING, {"page": alerting.page, "ticket": alerting.ticket})
     if platform.observability is not None:
         pulumi.export(
             Outputs.GRAFANA,

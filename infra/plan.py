@@ -145,6 +145,12 @@ def report(result: RunResult) -> str:
         text += "\n\nGPU pools:\n" + tabulate(
             prow, headers=[h for h, _ in POOL_COLUMNS], disable_numparse=True
         )
+    alerting = result.outputs.get(Outputs.ALERTING)
+    if alerting is not None and not alerting["page"]:
+        text += (
+            "\n\nAlerting: no receiver pages on critical alerts; they are only visible in "
+            "Alertmanager and Grafana. Set observability.alerting (receivers, page, ticket)."
+        )
     return text
 
 

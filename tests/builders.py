@@ -27,7 +27,8 @@ QWEN_05B_REVISION = "7ae557604adf67be50417f59c2c2f167def9a775"
 
 def gpu_box(**sections: Any) -> Raw:
     """One existing node with 4× RTX 4090D (PCIe, no P2P) serving Qwen2.5-7B at TP=2,
-    autoscaled 1–2, behind a TLS gateway with two clients; production, built images.
+    autoscaled 1–2, behind a TLS gateway with two clients, alerts paging a webhook and
+    ticketing by e-mail; production, built images.
     Keyword arguments replace whole top-level sections."""
     raw: Raw = {
         "environment": "production",
@@ -56,6 +57,21 @@ def gpu_box(**sections: Any) -> Raw:
             "persistence": {"storageClass": "local-path", "sizeGib": 50},
             "logRetention": "30d",
             "logPersistence": {"storageClass": "local-path", "sizeGib": 50},
+            "alerting": {
+                "receivers": [
+                    {
+                        "name": "ops-email",
+                        "email": {
+                            "to": ["ops@example.com"],
+                            "sender": "alertmanager@example.com",
+                            "smarthost": "smtp.example.com:587",
+                        },
+                    },
+                    {"name": "pager", "webhook": {"url": "https://pager.example.com/am"}},
+                ],
+                "page": ["pager"],
+                "ticket": ["ops-email"],
+            },
         },
         "autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 2},
         "gateway": {

@@ -102,7 +102,22 @@ KUBE = {
     "pod_ready": "kube_pod_status_ready",
     "deployment_available": "kube_deployment_status_replicas_available",
     "deployment_desired": "kube_deployment_spec_replicas",
+    "pod_unschedulable": "kube_pod_status_unschedulable",
 }
+# Envoy's own statistics (Envoy Gateway proxies, /stats/prometheus on port 19001): requests
+# as the gateway saw them, on its data-plane listeners (named <protocol>-<port>, e.g.
+# http-10080), including those no vLLM pod ever saw (no healthy upstream, timeouts).
+ENVOY = {
+    "requests": "envoy_http_downstream_rq_total",
+    "responses_by_class": "envoy_http_downstream_rq_xx",
+}
+ENVOY_LISTENER_LABEL = "envoy_http_conn_manager_prefix"
+ENVOY_LISTENER_PATTERN = "https?-[0-9]+"
+ENVOY_CLASS_LABEL = "envoy_response_code_class"
+ENVOY_METRICS_PORT = 19001
+ENVOY_METRICS_PATH = "/stats/prometheus"
+# Prometheus's own series for every scrape target.
+UP = "up"
 
 
 def _with_histogram_series(names: dict[str, str]) -> set[str]:
@@ -118,4 +133,6 @@ KNOWN_SERIES: frozenset[str] = frozenset(
     | set(DCGM_BASE.values())
     | set(DCGM_PROFILING.values())
     | set(KUBE.values())
+    | set(ENVOY.values())
+    | {UP}
 )

@@ -59,6 +59,14 @@ KV_DTYPE_BYTES: dict[str, int | None] = {
     "fp8_e5m2": 1,
 }
 
+# vLLM 0.33's default time-to-first-token histogram bounds (v1/metrics/buckets.py). The
+# platform adds the TTFT objective to them (--custom-histogram-buckets), so "share of
+# requests within the objective" is read off a bucket exactly, never interpolated.
+TTFT_DEFAULT_BUCKETS: tuple[float, ...] = (
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
+    10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
+)  # fmt: skip
+
 # Container port of the OpenAI-compatible server and its health endpoint.
 SERVER_PORT = 8000
 HEALTH_PATH = "/health"

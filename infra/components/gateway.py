@@ -31,6 +31,7 @@ from infra.manifests.gateway import (
     security_policy,
     traffic_policy,
 )
+from infra.manifests.observability.values import gateway_pod_monitor
 from infra.manifests.topology import (
     AI_GATEWAY_NAMESPACE,
     CERT_MANAGER_NAMESPACE,
@@ -58,6 +59,7 @@ class GatewayArgs(TypedDict):
     provided_keys: pulumi.Output[Any] | None  # secret config map client -> key
     address: pulumi.Input[str] | None  # a reserved static IP for the proxies' Service
     dns01: Dns01 | None  # Cloud DNS project and the identity cert-manager uses for it
+    monitoring: pulumi.Resource | None  # the release installing the PodMonitor CRD, if any
 
 
 class Gateway(pulumi.ComponentResource):
@@ -140,4 +142,7 @@ class Gateway(pulumi.ComponentResource):
         declare(ai_gateway_route(cfg, args["routes"]), child(ai, gw, *backends))
 
         self.endpoint = endpoint(cfg)
+        if args["monitoring"] is not None:
+            # The gateway's own SLIs (every request, also those no vLLM pod saw).
+            declare(gateway_pod_monitor(), child(eg_ns, args["monitoring"]))
         self.register_outputs({"endpoint": self.endpoint})

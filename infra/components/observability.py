@@ -3,7 +3,7 @@ metrics, vLLM scraping, dashboards and alert rules from the metric map, Loki and
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 import pulumi_random as random
@@ -13,6 +13,7 @@ from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
 from infra.config import ObservabilityConfig
 from infra.manifests.common import namespace
+from infra.manifests.observability.alerting import credentials_secret
 from infra.manifests.observability.alerts import prometheus_rule
 from infra.manifests.observability.dashboards import (
     dashboard_config_map,
@@ -44,6 +45,8 @@ class ObservabilityArgs(TypedDict):
     runtime_class: str | None
     gpu_runtime: pulumi.Resource | None  # creates the gpu-system namespace
     gke: bool  # GKE installs the NVIDIA driver under /home/kubernetes/bin/nvidia
+    alerting_secrets: pulumi.Output[Any] | None  # receivers' credentials (a secret map)
+    gateway: bool  # the gateway is deployed: its SLIs are the SLOs
 
 
 class Observability(pulumi.ComponentResource):
@@ -62,20 +65,25 @@ class Observability(pulumi.ComponentResource):
             "grafana-admin", length=GRAFANA_PASSWORD_LENGTH, special=False, opts=child()
         )
         admin = declare(grafana_admin_secret(password.result), child(monitoring))
+        before_release: list[pulumi.Resource] = [monitoring, admin]
+        credentials = args["alerting_secrets"]
+        if credentials is not None:
+            before_release.append(declare(credentials_secret(credentials), child(monitoring)))
         self.grafana_admin_password = password.result
         # The release installs the Prometheus operator's CRDs: custom resources wait for it.
         self.prometheus_stack = helm_release(
             "kube-prometheus-stack",
             CHARTS["kube-prometheus-stack"],
             MONITORING_NAMESPACE,
-            kube_prometheus_stack_values(cfg),
-            child(monitoring, admin),
+            kube_prometheus_stack_values(cfg, credentials=credentials is not None),
+            child(*before_release),
         )
         crds = self.prometheus_stack
 
         for ns in args["serving_namespaces"]:
             declare(pod_monitor(ns), child(crds))
-        declare(prometheus_rule(args["models"], cfg, bool(args["gpu_pools"])), child(crds))
+        rules = prometheus_rule(args["models"], cfg, bool(args["gpu_pools"]), args["gateway"])
+        declare(rules, child(crds))
         declare(
             dashboard_config_map("llm-platform-vllm", vllm_dashboard(args["models"])),
             child(monitoring),

@@ -110,6 +110,7 @@ MANAGED_VLLM_ARGS: dict[str, str | None] = {
     "--hf-overrides": "ropeScaling",
     "--max-num-seqs": "maxNumSeqs",
     "--max-num-batched-tokens": "maxNumBatchedTokens",
+    "--custom-histogram-buckets": "observability.slo.ttftP95Seconds",
     "--port": None,
     "--host": None,
     "--download-dir": None,

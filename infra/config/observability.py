@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from infra.config.base import Duration, Problem, Section, duration_seconds
+from infra.config.base import (
+    EMAIL_PATTERN,
+    DnsLabel,
+    Duration,
+    Problem,
+    Section,
+    duration_seconds,
+    problems_if,
+)
 
 if TYPE_CHECKING:
     from infra.config.stack import StackConfig
@@ -35,11 +43,103 @@ class AlertThresholds(Section):
     request_rate_increase: float = Field(
         default=2.0, gt=0, description="alert when the rate rises by this much (2.0 = +200%)"
     )
-    request_rate_baseline: Duration = Field(default="1h", description="the window compared to")
+    request_rate_baseline: Duration = Field(
+        default="1h", description="the surge compares with the average rate of the window before"
+    )
+    request_rate_floor: float = Field(
+        default=1.0,
+        gt=0,
+        description="req/s a surge is measured against at least (0 -> 1 req/s is no surge)",
+    )
     min_request_rate: float = Field(
         default=0.1, ge=0, description="req/s below which rate and error alerts stay quiet"
     )
     error_ratio: float = Field(default=0.05, gt=0, lt=1, description="failed / finished requests")
+
+
+Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)]
+# A key of the secret `alertingSecrets` map: credentials never sit in plain config.
+SecretRef = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_.-]{1,63}$")]
+
+
+class EmailReceiver(Section):
+    to: list[Email] = Field(min_length=1)
+    sender: Email = Field(description="the From address")
+    smarthost: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+:[0-9]{1,5}$")] = Field(
+        description="SMTP relay host:port, e.g. smtp.example.com:587"
+    )
+    auth_username: str | None = None
+    auth_password_secret: SecretRef | None = Field(
+        default=None, description="key in alertingSecrets holding the SMTP password"
+    )
+    require_tls: bool = True
+
+
+class SlackReceiver(Section):
+    channel: Annotated[str, StringConstraints(pattern=r"^#[a-z0-9_-]{1,80}$")]
+    api_url_secret: SecretRef = Field(description="key in alertingSecrets: the webhook URL")
+
+
+class PagerDutyReceiver(Section):
+    routing_key_secret: SecretRef = Field(
+        description="key in alertingSecrets: the Events API v2 routing key"
+    )
+
+
+class WebhookReceiver(Section):
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")] = Field(
+        description="where Alertmanager POSTs; keep tokens out of it (bearerTokenSecret)"
+    )
+    bearer_token_secret: SecretRef | None = Field(
+        default=None, description="key in alertingSecrets: sent as Authorization: Bearer"
+    )
+
+
+class ReceiverConfig(Section):
+    name: DnsLabel
+    email: EmailReceiver | None = None
+    slack: SlackReceiver | None = None
+    pagerduty: PagerDutyReceiver | None = None
+    webhook: WebhookReceiver | None = None
+
+    @property
+    def secret_refs(self) -> dict[str, str]:
+        """key path (below the receiver) -> alertingSecrets key it references."""
+        refs = {
+            "email.authPasswordSecret": self.email.auth_password_secret if self.email else None,
+            "slack.apiUrlSecret": self.slack.api_url_secret if self.slack else None,
+            "pagerduty.routingKeySecret": (
+                self.pagerduty.routing_key_secret if self.pagerduty else None
+            ),
+            "webhook.bearerTokenSecret": (
+                self.webhook.bearer_token_secret if self.webhook else None
+            ),
+        }
+        return {path: key for path, key in refs.items() if key is not None}
+
+
+class AlertingConfig(Section):
+    """Where alerts go: Alertmanager receivers, by severity."""
+
+    receivers: list[ReceiverConfig] = Field(default_factory=list)
+    page: list[DnsLabel] = Field(
+        default_factory=list, description="receivers of critical alerts (wake someone up)"
+    )
+    ticket: list[DnsLabel] = Field(
+        default_factory=list, description="receivers of warnings (look during work hours)"
+    )
+    watchdog: DnsLabel | None = Field(
+        default=None,
+        description="receiver of the always-firing Watchdog alert: a dead-man's switch that "
+        "pages when it stops hearing from Alertmanager",
+    )
+    group_wait: Duration = "30s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = Field(default="4h", description="re-notify an open alert")
+    watchdog_interval: Duration = Field(default="1m", description="how often Watchdog repeats")
+    runbook_base_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s#]+$")] | None = (
+        Field(default=None, description="alerts link <base>#<alert name, lowercase>")
+    )
 
 
 class ObservabilityConfig(Section):
@@ -51,28 +151,63 @@ class ObservabilityConfig(Section):
     log_persistence: PersistenceConfig = Field(default_factory=PersistenceConfig)
     slo: SloConfig = Field(default_factory=SloConfig)
     alerts: AlertThresholds = Field(default_factory=AlertThresholds)
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+
+
+def _check_receivers(cfg: StackConfig) -> list[Problem]:
+    alerting, at = cfg.observability.alerting, "observability.alerting"
+    names = [r.name for r in alerting.receivers]
+    secrets = set(cfg.alerting_secrets or {})
+    problems: list[Problem] = []
+    for i, r in enumerate(alerting.receivers):
+        problems += problems_if(
+            names.index(r.name) != i, f"{at}.receivers[{i}].name", f"duplicate {r.name!r}"
+        )
+        problems += problems_if(
+            not (r.email or r.slack or r.pagerduty or r.webhook),
+            f"{at}.receivers[{i}]",
+            "say how to reach it: email, slack, pagerduty or webhook",
+        )
+        for path, key in r.secret_refs.items():
+            problems += problems_if(
+                key not in secrets,
+                f"{at}.receivers[{i}].{path}",
+                f"{key!r} is not in alertingSecrets; set it with pulumi config set --secret "
+                f"--path 'alertingSecrets.{key}' VALUE",
+            )
+    for key in ("page", "ticket"):
+        for j, name in enumerate(getattr(alerting, key)):
+            problems += problems_if(
+                name not in names,
+                f"{at}.{key}[{j}]",
+                f"no receiver named {name!r}; receivers: {', '.join(names) or '(none)'}",
+            )
+    problems += problems_if(
+        alerting.watchdog is not None and alerting.watchdog not in names,
+        f"{at}.watchdog",
+        f"no receiver named {alerting.watchdog!r}; receivers: {', '.join(names) or '(none)'}",
+    )
+    return problems
 
 
 def check_observability(cfg: StackConfig) -> list[Problem]:
-    """Autoscaling needs Prometheus; Loki keeps whole days."""
+    """Autoscaling needs Prometheus; Loki keeps whole days; receivers are complete."""
     scaled = cfg.autoscaling.enabled or any(
         m.autoscaling is not None and m.autoscaling.enabled for m in cfg.models
     )
-    if scaled and not cfg.observability.enabled:
-        return [
-            Problem(
-                "observability.enabled",
-                "autoscaling reads vLLM's metrics from "
-                "Prometheus: keep observability on, or turn autoscaling off",
-            )
-        ]
     days = duration_seconds(cfg.observability.log_retention) / 86400
-    if days < 1 or days != int(days):
-        return [
-            Problem(
-                "observability.logRetention",
-                f"{cfg.observability.log_retention!r}: Loki deletes whole index periods; "
-                "use whole days, e.g. 30d or 720h",
-            )
-        ]
-    return []
+    return (
+        problems_if(
+            scaled and not cfg.observability.enabled,
+            "observability.enabled",
+            "autoscaling reads vLLM's metrics from Prometheus: keep observability on, or turn "
+            "autoscaling off",
+        )
+        + problems_if(
+            days < 1 or days != int(days),
+            "observability.logRetention",
+            f"{cfg.observability.log_retention!r}: Loki deletes whole index periods; use whole "
+            "days, e.g. 30d or 720h",
+        )
+        + _check_receivers(cfg)
+    )

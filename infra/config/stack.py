@@ -33,6 +33,12 @@ class StackConfig(Section):
         description="client -> API key, instead of generated keys; set each with "
         "`pulumi config set --secret --path 'apiKeys.<client>' <key>`",
     )
+    alerting_secrets: dict[str, str] | None = Field(
+        default=None,
+        description="name -> credential for alert receivers (SMTP password, Slack or "
+        "webhook URL, PagerDuty key); set each with `pulumi config set --secret --path "
+        "'alertingSecrets.<name>' <value>`",
+    )
     images: ImagesConfig = Field(default_factory=ImagesConfig)
     dr: DrConfig | None = Field(default=None, description="disaster recovery between two stacks")
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
@@ -49,6 +55,7 @@ TOP_LEVEL_KEYS = frozenset(f.alias or n for n, f in StackConfig.model_fields.ite
 SECRET_KEYS = {
     "hfToken": "pulumi config set --secret hfToken",
     "apiKeys": "pulumi config set --secret --path 'apiKeys.<client>' <key>",
+    "alertingSecrets": "pulumi config set --secret --path 'alertingSecrets.<name>' <value>",
 }
 # Cross-field checks, each beside the section it checks, in the order problems are listed.
 CHECKS = (

@@ -121,12 +121,12 @@ def gpu_pool_placement(pools: Iterable[str]) -> Manifest:
     }
 
 
-def opaque_secret(metadata: Manifest, data: Mapping[str, Any]) -> Manifest:
+def opaque_secret(metadata: Manifest, data: Mapping[str, Any] | Any) -> Manifest:
     """An Opaque Secret from string data (values may be Pulumi secret Outputs)."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
         "metadata": metadata,
-        "stringData": dict(data),
+        "stringData": data,
     }

@@ -29,7 +29,7 @@ from infra.manifests.common import (
     selector,
 )
 from infra.manifests.node_pools import node_selector, tolerations
-from infra.manifests.topology import HF_TOKEN_KEY, HF_TOKEN_SECRET
+from infra.manifests.topology import HF_TOKEN_KEY, HF_TOKEN_SECRET, VLLM_APP
 from infra.planning.budgets import Budgets, Probe
 from infra.planning.capacity import ServingPlan
 from infra.planning.vllm_args import (
@@ -41,7 +41,7 @@ from infra.planning.vllm_args import (
     vllm_env,
 )
 
-APP = "vllm"
+APP = VLLM_APP
 # Old ReplicaSets kept for `kubectl rollout undo`; each is only a pod template.
 REVISION_HISTORY = 3
 COMPONENT = "model-server"

@@ -39,6 +39,21 @@ LOKI_PORT: Final = 3100
 LOKI_URL: Final = f"http://{LOKI_NAME}.{LOGGING_NAMESPACE}.svc:{LOKI_PORT}"
 GRAFANA_NAME: Final = "grafana"
 GRAFANA_ADMIN_SECRET: Final = "grafana-admin"
+ALERTMANAGER_CREDENTIALS: Final = "alertmanager-credentials"  # receivers' secrets, as files
+GATEWAY_POD_MONITOR: Final = "envoy-proxies"  # scrapes the gateway's Envoy pods
+# Prometheus job labels: a PodMonitor's is <namespace>/<name>, a ServiceMonitor's the Service.
+GATEWAY_JOB: Final = f"{EG_NAMESPACE}/{GATEWAY_POD_MONITOR}"
+DCGM_JOB: Final = "dcgm-exporter"  # the release's Service (fullname = release name)
+
+
+VLLM_APP: Final = "vllm"  # app.kubernetes.io/name of vLLM pods, and their PodMonitor's name
+
+
+def vllm_job(namespace: str) -> str:
+    """Job label of the vLLM PodMonitor in a serving namespace."""
+    return f"{namespace}/{VLLM_APP}"
+
+
 DASHBOARD_LABEL: Final = "grafana_dashboard"  # Grafana's sidecar loads ConfigMaps with it
 PROMETHEUS_UID: Final = "prometheus"  # Grafana datasource uids
 LOKI_UID: Final = "loki"
@@ -79,3 +94,4 @@ class Outputs:
     DR: Final = "dr"
     GATEWAY_ADDRESS: Final = "gatewayAddress"
     DR_MANIFEST: Final = "drManifest"
+    ALERTING: Final = "alerting"

@@ -12,6 +12,7 @@ from infra.catalog.gpus import GPUS, GpuSpec
 from infra.catalog.models import ModelGeometry
 from infra.catalog.vllm import (
     GIB,
+    TTFT_DEFAULT_BUCKETS,
     WEIGHT_OVERHEAD_GIB,
 )
 from infra.config import (
@@ -238,6 +239,11 @@ def _gpu_fit(
     return memory
 
 
+def ttft_buckets(objective_seconds: float) -> tuple[float, ...]:
+    """vLLM's TTFT bounds plus the objective, so the SLO is read off a bucket exactly."""
+    return tuple(sorted({*TTFT_DEFAULT_BUCKETS, float(objective_seconds)}))
+
+
 def cache_size_gib(model: ModelConfig, on_disk: int) -> int:
     if model.cache.size_gib is not None:
         return model.cache.size_gib
@@ -354,11 +360,15 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
     if problems:
         raise ConfigError(problems, source)
     standby = cfg.dr.standby_replicas if cfg.dr is not None and cfg.dr.standby else None
+    buckets = ttft_buckets(cfg.observability.slo.ttft_p95_seconds)
+    if not cfg.observability.enabled:
+        buckets = ()
     plans = [
         replace(
             p,
             scaling=scaling.get(p.model.name),
             standby_replicas=standby,
+            ttft_buckets=buckets,
             zones=tuple(pool_zones(cfg.cluster, p.pool)) if p.pool and p.pool.cloud else (),
         )
         for p in plans

@@ -49,6 +49,7 @@ class ServingPlan:
     scaling: ScalingPlan | None = None  # None: a fixed number of replicas
     zones: tuple[str, ...] = ()  # a cloud pool's zones; empty on-prem
     standby_replicas: int | None = None  # DR standby side: the warm minimum it runs
+    ttft_buckets: tuple[float, ...] = ()  # TTFT histogram bounds; () = vLLM's defaults
 
     @property
     def active_replicas(self) -> int:

@@ -6,7 +6,17 @@ from typing import Any
 
 import promql_parser
 
-from infra.catalog.metrics import KUBE, MODEL_LABEL, VLLM, VLLM_FAILED_REASONS
+from infra.catalog.metrics import (
+    ENVOY,
+    ENVOY_CLASS_LABEL,
+    ENVOY_LISTENER_LABEL,
+    ENVOY_LISTENER_PATTERN,
+    KUBE,
+    MODEL_LABEL,
+    UP,
+    VLLM,
+    VLLM_FAILED_REASONS,
+)
 
 RATE_WINDOW = "5m"  # four scrapes at the default 15 s interval, Grafana's usual minimum
 
@@ -60,6 +70,41 @@ def prefix_hit_ratio(served: str, window: str = RATE_WINDOW) -> str:
     hits = rate(vllm("prefix_cache_hits", served), window)
     queries = rate(vllm("prefix_cache_queries", served), window)
     return f"sum({hits}) / sum({queries})"
+
+
+def le_value(bound: float) -> str:
+    """A histogram bound as client libraries print it in the `le` label (1.5 -> "1.5",
+    2 -> "2.0")."""
+    return repr(float(bound))
+
+
+def within_ratio(served: str, key: str, bound: float, window: str = RATE_WINDOW) -> str:
+    """Share of observations at or below a bucket bound (exact when it is a bound)."""
+    bucket = selector(f"{VLLM[key]}_bucket", {MODEL_LABEL: served, "le": le_value(bound)})
+    within = rate(bucket, window)
+    total = rate(vllm(key, served, suffix="_count"), window)
+    return f"(sum({within}) / sum({total}))"
+
+
+def gateway_requests(window: str = RATE_WINDOW, offset: str | None = None) -> str:
+    """Requests per second on the gateway's data-plane listeners, all proxies."""
+    series = selector(ENVOY["requests"], regex={ENVOY_LISTENER_LABEL: ENVOY_LISTENER_PATTERN})
+    return f"sum({rate(series, window, offset)})"
+
+
+def gateway_error_ratio(window: str = RATE_WINDOW) -> str:
+    """5xx answers (no healthy upstream, timeouts, engine errors) over all requests, as the
+    clients saw them at the gateway; empty (no alert) while there is no traffic."""
+    failed = selector(
+        ENVOY["responses_by_class"],
+        {ENVOY_CLASS_LABEL: "5"},
+        {ENVOY_LISTENER_LABEL: ENVOY_LISTENER_PATTERN},
+    )
+    return f"(sum({rate(failed, window)}) / {gateway_requests(window)})"
+
+
+def up(job: str, matchers: dict[str, str] | None = None) -> str:
+    return selector(UP, {"job": job, **(matchers or {})})
 
 
 def deployment_series(key: str, namespace: str, name: str) -> str:

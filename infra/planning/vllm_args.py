@@ -93,6 +93,9 @@ def vllm_args(plan: ServingPlan, shutdown_timeout_seconds: int) -> list[str]:
     if plan.no_p2p_tp:
         # Custom all-reduce needs P2P; say so rather than let vLLM probe and warn.
         args += ["--disable-custom-all-reduce"]
+    if plan.ttft_buckets:
+        buckets = {"time_to_first_token": [_number(b) for b in plan.ttft_buckets]}
+        args += ["--custom-histogram-buckets", json.dumps(buckets, separators=(",", ":"))]
     overrides = hf_overrides(plan)
     if overrides is not None:
         args += ["--hf-overrides", overrides]

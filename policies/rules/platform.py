@@ -200,6 +200,23 @@ def keda_vllm_metrics(res: Resource, _: Props) -> Iterator[str]:
                 )
 
 
+def alerts_reach_a_person(res: Resource, config: Props) -> Iterator[str]:
+    """Critical alerts must route to a receiver; the chart's default is the null receiver."""
+    if res.type != HELM_RELEASE or res.props.get("name") != "kube-prometheus-stack":
+        return
+    if not config.get("requireReceivers"):
+        return
+    values = res.props.get("values") or {}
+    route = ((values.get("alertmanager") or {}).get("config") or {}).get("route") or {}
+    paging = [
+        r
+        for r in route.get("routes") or []
+        if 'severity = "critical"' in (r.get("matchers") or []) and r.get("receiver") != "null"
+    ]
+    if not paging:
+        yield "critical alerts reach nobody: Alertmanager routes them to the null receiver"
+
+
 RULES = [
     Rule(
         "serving-namespace-default-deny",
@@ -231,6 +248,13 @@ RULES = [
         "Helm releases pin an exact chart version",
         "set the version in infra/catalog/versions.py",
         helm_chart_pinned,
+    ),
+    Rule(
+        "alerts-reach-a-person",
+        "critical alerts are routed to a receiver (production)",
+        "set observability.alerting.receivers and page",
+        alerts_reach_a_person,
+        config={"requireReceivers": {"type": "boolean", "default": False}},
     ),
     Rule(
         "keda-vllm-metrics",

@@ -222,6 +222,17 @@ CASES: list[tuple[str, str, Callable[[], list[Recorded]], dict[str, Any]]] = [
         {},
     ),
     (
+        "alerts-reach-a-person",
+        "single-4090d",
+        lambda: broken(
+            "single-4090d",
+            "helm.sh/v3:Release",
+            lambda i: i["values"]["alertmanager"]["config"]["route"].update(routes=[]),
+            "monitoring/kube-prometheus-stack",
+        ),
+        {"requireReceivers": True},
+    ),
+    (
         "keda-vllm-metrics",
         "dev",
         lambda: broken(
@@ -287,5 +298,6 @@ def test_shipped_stacks_pass_every_rule_at_production_strictness(stack: str) -> 
         "all": "mandatory",
         "images-pinned": {"requireDigest": stack != "dev"},
         "gateway-auth-and-tls": {"requireTls": stack != "dev"},
+        "alerts-reach-a-person": {"requireReceivers": stack != "dev"},
     }
     assert review(resources(stack), production) == []

@@ -3,13 +3,16 @@ and every vLLM query filters on the served model name of its own deployment."""
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from infra.catalog.metrics import KNOWN_SERIES, MODEL_LABEL, VLLM
 from infra.plan import manifest_of
 from infra.planning.promql import selector, vector_selectors
+from tests.engines.prom_tools import PROMTOOL, run, tool
 from tests.helpers import STACKS, planned
 
 VLLM_SERIES = {n for n in KNOWN_SERIES if n.startswith("vllm:")}
@@ -94,3 +97,18 @@ def test_label_values_are_quoted_safely() -> None:
     expr = selector("vllm:num_requests_waiting", {MODEL_LABEL: 'we"ird\\name'})
     [(_, matchers)] = vector_selectors(expr)
     assert matchers[MODEL_LABEL] == ("MatchOp.Equal", 'we"ird\\name')
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_promtool_accepts_every_query_the_stack_emits(stack: str, tmp_path: Path) -> None:
+    """Prometheus's own parser and checker (promtool check rules) over every alert, KEDA
+    trigger and dashboard query, each loaded as a recording rule."""
+    records = [
+        {"record": f"llm_platform:check_{i}", "expr": expr}
+        for i, (_, expr, _) in enumerate(expressions(stack))
+    ]
+    path = tmp_path / "queries.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "queries", "rules": records}]}))
+    done = run([tool(PROMTOOL), "check", "rules", path.name], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{len(records)} rules found" in done.stdout

@@ -382,6 +382,32 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         ["no gateway.clients entry"],
     ),
     (
+        "page to an unknown receiver",
+        lambda r: r["observability"]["alerting"].update(page=["nobody"]),
+        "observability.alerting.page[0]",
+        ["no receiver named 'nobody'", "ops-email, pager"],
+    ),
+    (
+        "a receiver with no way to reach it",
+        lambda r: r["observability"]["alerting"]["receivers"].append({"name": "silent"}),
+        "observability.alerting.receivers[2]",
+        ["email, slack, pagerduty or webhook"],
+    ),
+    (
+        "a credential that is not in alertingSecrets",
+        lambda r: r["observability"]["alerting"]["receivers"][0]["email"].update(
+            authPasswordSecret="smtp"
+        ),
+        "observability.alerting.receivers[0].email.authPasswordSecret",
+        ["'smtp' is not in alertingSecrets", "pulumi config set --secret --path"],
+    ),
+    (
+        "a webhook URL that is not http(s)",
+        lambda r: r["observability"]["alerting"]["receivers"][1]["webhook"].update(url="ftp://x"),
+        "observability.alerting.receivers[1].webhook.url",
+        ["is not valid"],
+    ),
+    (
         "chat UI without the gateway",
         lambda r: (r["gateway"].update(enabled=False), r.update(chatUi={"enabled": True})),
         "chatUi.enabled",

@@ -1,20 +1,23 @@
-"""PrometheusRules: per-model SLO and saturation alerts, GPU alerts, with runbooks."""
+"""PrometheusRules: the SLOs as clients see them (at the gateway), the engine-level causes
+per model and per pod, scrape health, and GPUs. Every alert has a summary, a description
+with the value and what to do (namespace and pod filled in), and a runbook link when the
+stack names a runbook base URL. Severity decides the receiver: critical pages, warning
+opens a ticket; label `component` plus namespace and model identify one incident."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-from infra.catalog.metrics import (
-    DCGM_BASE,
-    DCGM_GPU_LABEL,
-    DCGM_HOST_LABEL,
-    KUBE,
-)
+from infra.catalog.metrics import DCGM_BASE, DCGM_GPU_LABEL, DCGM_HOST_LABEL, KUBE, UP
 from infra.config import ObservabilityConfig
 from infra.manifests.common import Manifest, labels
-from infra.manifests.model_server import APP
 from infra.manifests.topology import (
+    DCGM_JOB,
+    GATEWAY_JOB,
     MONITORING_NAMESPACE,
+    VLLM_APP,
+    vllm_job,
 )
 from infra.planning import promql
 from infra.planning.budgets import budgets
@@ -29,9 +32,11 @@ PERSISTENT = "5m"
 SUSTAINED = "10m"
 RESTART_WINDOW = "15m"  # restarts counted over this window
 NOT_READY_SMOOTHING = "1m"  # a pod flapping ready/not-ready within a minute still counts
-
-
-# --------------------------------------------------------------------------- alert rules
+ABSENT_FOR = "10m"  # no series at all for this long: the scrape is gone, not a blip
+TTFT_QUANTILE = 0.95  # the objective is a P95
+POD = "{{ $labels.pod }}"
+NAMESPACE = "{{ $labels.namespace }}"
+VALUE = "{{ $value | humanize }}"
 
 
 def _rule(
@@ -40,16 +45,19 @@ def _rule(
     for_: str,
     severity: str,
     summary: str,
-    runbook: str,
-    extra: dict[str, str] | None = None,
+    description: str,
+    extra: dict[str, str],
+    runbook_base: str | None,
 ) -> Manifest:
-
+    annotations = {"summary": summary, "description": description}
+    if runbook_base:
+        annotations["runbook_url"] = f"{runbook_base}#{alert.lower()}"
     return {
         "alert": alert,
         "expr": expr,
         "for": for_,
-        "labels": {"severity": severity, **(extra or {})},
-        "annotations": {"summary": summary, "runbook": runbook},
+        "labels": {"severity": severity, **extra},
+        "annotations": annotations,
     }
 
 
@@ -57,121 +65,263 @@ def _minutes(seconds: int) -> str:
     return f"{math.ceil(seconds / 60)}m"
 
 
-def model_rules(plan: ServingPlan, obs: ObservabilityConfig) -> list[Manifest]:
-    m, served, thresholds, slo = plan.model, plan.model.served_name, obs.alerts, obs.slo
-    who = {"model": m.name, "namespace": m.namespace}
+def _pod_rules(plan: ServingPlan, who: dict[str, str], base: str | None) -> list[Manifest]:
+    """Per pod: each alert names the pod, so the runbook's kubectl lines are ready to run."""
+    m, b = plan.model, budgets(plan)
     pods = {"namespace": m.namespace}
-    pod_regex = {"pod": promql.pods_of(m.name)}
-    b = budgets(plan)
-    budget = 1 - slo.availability
-    finished = promql.finished_rate(served)
-    # The previous window, so the surge being measured is not in its own baseline.
-    window = thresholds.request_rate_baseline
-    baseline = promql.finished_rate(served, window, offset=window)
-    not_ready = promql.selector(KUBE["pod_ready"], {**pods, "condition": "false"}, pod_regex)
-    restarts = promql.selector(KUBE["container_restarts"], {**pods, "container": APP}, pod_regex)
-    busy = f"{finished} > {thresholds.min_request_rate:g}"
-    surge = f"{finished} > {1 + thresholds.request_rate_increase:g} * {baseline}"
-    ttft_p95 = promql.quantile(0.95, "time_to_first_token_seconds", served)
-    rules = [
+    of_model = {"pod": promql.pods_of(m.name)}
+    not_ready = promql.selector(KUBE["pod_ready"], {**pods, "condition": "false"}, of_model)
+    restarts = promql.selector(
+        KUBE["container_restarts"], {**pods, "container": VLLM_APP}, of_model
+    )
+    unschedulable = promql.selector(KUBE["pod_unschedulable"], pods, of_model)
+    # A cold start may legitimately take the whole startup budget.
+    starting = _minutes(b.startup.budget_seconds + b.readiness.budget_seconds)
+    logs = f"kubectl -n {NAMESPACE} logs {POD}"
+    return [
         _rule(
             "VLLMPodNotReady",
-            f"sum(max_over_time({not_ready}[{NOT_READY_SMOOTHING}])) > 0",
-            # A cold start may legitimately take the whole startup budget.
-            _minutes(b.startup.budget_seconds + b.readiness.budget_seconds),
-            "critical",
-            f"{m.name}: a vLLM pod fails its /health checks",
-            "kubectl -n NS describe pod / logs -c vllm: look for CUDA OOM, a missing model in "
-            "the cache (init container), or NCCL errors. The engine answers 503 on /health "
-            "once it is dead; the pod restarts after the liveness budget.",
+            f"max by (namespace, pod) (max_over_time({not_ready}[{NOT_READY_SMOOTHING}])) > 0",
+            starting,
+            "warning",
+            f"{m.name}: pod {POD} has failed /health for {starting}",
+            f"{POD} is not ready past its startup budget. {logs} -c {VLLM_APP} (CUDA OOM, NCCL "
+            f"errors) and {logs} -c model-loader (a missing model); kubectl -n {NAMESPACE} "
+            f"describe pod {POD}.",
             who,
+            base,
         ),
         _rule(
             "VLLMPodRestarting",
-            f"sum(increase({restarts}[{RESTART_WINDOW}])) > 0",
+            f"sum by (namespace, pod) (increase({restarts}[{RESTART_WINDOW}])) > 0",
             "0m",  # any restart in the window is news
             "warning",
-            f"{m.name}: a vLLM container restarted in the last {RESTART_WINDOW}",
-            "kubectl logs --previous -c vllm: an OOM kill (raise memory), a failed liveness "
-            "probe (engine hang: check NCCL and GPU XID errors in the GPU dashboard) or a crash.",
+            f"{m.name}: {POD} restarted {VALUE} times in {RESTART_WINDOW}",
+            f"{logs} -c {VLLM_APP} --previous: an OOM kill (raise memory), a failed liveness "
+            "probe (engine hang: NCCL, GPU XID errors on the GPU dashboard) or a crash.",
             who,
+            base,
         ),
         _rule(
-            "VLLMRequestRateSurge",
-            f"({surge}) and ({busy})",
-            SUSTAINED,
-            "warning",
-            f"{m.name}: request rate is up {thresholds.request_rate_increase:.0%} over the "
-            f"previous {thresholds.request_rate_baseline}",
-            "Check who is calling (gateway logs by API key), whether autoscaling keeps up "
-            "(replicas panel) and the queue; rate-limit the client if it is abuse.",
-            who,
-        ),
-        _rule(
-            "VLLMKVCacheNearlyFull",
-            f"max({promql.vllm('kv_cache_usage_perc', served)}) > {thresholds.kv_cache_usage:g}",
+            "VLLMPodUnschedulable",
+            f"max by (namespace, pod) ({unschedulable}) > 0",
             PERSISTENT,
             "warning",
-            f"{m.name}: KV cache above {thresholds.kv_cache_usage:.0%}",
-            "Requests will queue and be preempted. Add replicas, lower maxModelLen, or use "
-            "kvCacheDtype: fp8; check the preemptions panel.",
+            f"{m.name}: {POD} cannot be scheduled",
+            f"No node has the GPUs, CPU or memory {POD} asks for: kubectl -n {NAMESPACE} "
+            f"describe pod {POD} (Events). A GPU held by a stuck pod, a cordoned node, or "
+            "autoscaling beyond the pool.",
             who,
+            base,
+        ),
+        _rule(
+            "VLLMTargetDown",
+            f"{promql.selector(UP, {'job': vllm_job(m.namespace)}, of_model)} == 0",
+            PERSISTENT,
+            "warning",
+            f"{m.name}: Prometheus cannot scrape {POD}",
+            f"/metrics of {POD} does not answer: the engine may be wedged (its alerts are "
+            "blind). kubectl -n {{ $labels.namespace }} port-forward {{ $labels.pod }} 8000 "
+            "and curl /health and /metrics.",
+            who,
+            base,
+        ),
+    ]
+
+
+def _model_health(plan: ServingPlan, who: dict[str, str], base: str | None) -> list[Manifest]:
+    m, b = plan.model, budgets(plan)
+    available = promql.deployment_series("deployment_available", m.namespace, m.name)
+    scraped = promql.selector(UP, {"job": vllm_job(m.namespace)}, {"pod": promql.pods_of(m.name)})
+    return [
+        _rule(
+            "VLLMModelUnavailable",
+            f"{available} < 1",
+            _minutes(b.startup.budget_seconds + b.readiness.budget_seconds),
+            "critical",
+            f"{m.name}: no replica is ready",
+            f"Requests for {m.served_name} fail. kubectl -n {m.namespace} get pods -l "
+            f"app.kubernetes.io/instance={m.name}; see the per-pod alerts it holds back.",
+            who,
+            base,
+        ),
+        _rule(
+            "VLLMMetricsAbsent",
+            f"absent({scraped})",
+            ABSENT_FOR,
+            "warning",
+            f"{m.name}: no vLLM metrics at all",
+            f"Prometheus scrapes no pod of {m.name}: every vLLM alert of this model is blind. "
+            f"Check the PodMonitor in {m.namespace} and the NetworkPolicy letting Prometheus in.",
+            who,
+            base,
+        ),
+    ]
+
+
+def _model_load(
+    plan: ServingPlan, obs: ObservabilityConfig, who: dict[str, str], base: str | None
+) -> list[Manifest]:
+    m, served, t, slo = plan.model, plan.model.served_name, obs.alerts, obs.slo
+    ttft = "time_to_first_token_seconds"
+    within = promql.within_ratio(served, ttft, slo.ttft_p95_seconds, SUSTAINED)
+    first_tokens = f"sum({promql.rate(promql.vllm(ttft, served, suffix='_count'), SUSTAINED)})"
+    busy = f"{first_tokens} > {t.min_request_rate:g}"
+    return [
+        _rule(
+            "VLLMKVCacheNearlyFull",
+            f"max by (namespace, pod) ({promql.vllm('kv_cache_usage_perc', served)}) "
+            f"> {t.kv_cache_usage:g}",
+            PERSISTENT,
+            "warning",
+            f"{m.name}: KV cache of {POD} above {t.kv_cache_usage:.0%}",
+            f"Usage {VALUE}: requests queue and get preempted. Add replicas, lower maxModelLen "
+            "or use kvCacheDtype: fp8; check the preemptions panel.",
+            who,
+            base,
         ),
         _rule(
             "VLLMRequestsQueued",
-            f"max({promql.vllm('num_requests_waiting', served)}) > {thresholds.requests_waiting}",
+            f"max by (namespace, pod) ({promql.vllm('num_requests_waiting', served)}) "
+            f"> {t.requests_waiting}",
             PERSISTENT,
             "warning",
-            f"{m.name}: more than {thresholds.requests_waiting} requests waiting",
+            f"{m.name}: {VALUE} requests waiting on {POD}",
             "The replicas are saturated. Check autoscaling (maxReplicas reached?), KV-cache "
             "usage and GPU utilization; add capacity or shed load at the gateway.",
             who,
+            base,
         ),
         _rule(
             "VLLMTimeToFirstTokenSLO",
-            f"{ttft_p95} > {slo.ttft_p95_seconds:g}",
+            f"{within} < {TTFT_QUANTILE:g} and {busy}",
             SUSTAINED,
             "warning",
             f"{m.name}: P95 time to first token above {slo.ttft_p95_seconds:g} s",
-            "Long prompts or a queue: compare queue time with TTFT, check prefix-cache hit "
-            "rate and requests waiting; scale out or lower max-num-batched-tokens contention.",
+            f"Only {{{{ $value | humanizePercentage }}}} of first tokens came within "
+            f"{slo.ttft_p95_seconds:g} s (objective: {TTFT_QUANTILE:.0%}). Long prompts or a "
+            "queue: compare queue time with TTFT, check the prefix-cache hit rate and "
+            "requests waiting; scale out.",
             who,
+            base,
         ),
         _rule(
             "VLLMErrorRatio",
-            f"{promql.error_ratio(served)} > {thresholds.error_ratio:g} and "
-            f"{finished} > {thresholds.min_request_rate:g}",
+            f"{promql.error_ratio(served)} > {t.error_ratio:g} and "
+            f"{promql.finished_rate(served)} > {t.min_request_rate:g}",
             PERSISTENT,
-            "critical",
-            f"{m.name}: more than {thresholds.error_ratio:.0%} of requests fail",
-            "Look at vLLM logs for aborted or errored requests (client timeouts, OOM, "
-            "preemption storms) and at the gateway for upstream resets.",
+            "warning",  # a cause; the availability SLO (burn rate) is what pages
+            f"{m.name}: {{{{ $value | humanizePercentage }}}} of requests fail in the engine",
+            "vLLM aborts or errors requests (client timeouts, OOM, preemption storms): read "
+            f"kubectl -n {m.namespace} logs -l app.kubernetes.io/instance={m.name} -c "
+            f"{VLLM_APP}.",
             who,
+            base,
         ),
     ]
+
+
+def _burn_rate(
+    name: str,
+    ratio: Callable[[str], str],
+    availability: float,
+    extra: dict[str, str],
+    what: str,
+    base: str | None,
+) -> list[Manifest]:
+    """Multiwindow burn-rate alerts: the fast burn pages, the slow burn opens a ticket."""
+    budget = 1 - availability
+    rules = []
     for (factor, long, short), severity in (
         (BURN_RATE_PAGE, "critical"),
         (BURN_RATE_TICKET, "warning"),
     ):
         rules.append(
             _rule(
-                "VLLMErrorBudgetBurn",
-                f"{promql.error_ratio(served, long)} > {factor * budget:.6g} and "
-                f"{promql.error_ratio(served, short)} > {factor * budget:.6g}",
+                name,
+                f"{ratio(long)} > {factor * budget:.6g} and {ratio(short)} > {factor * budget:.6g}",
                 BURN_FOR[severity],
                 severity,
-                f"{m.name}: burning the {slo.availability:.1%} availability budget {factor:g}× "
-                f"too fast ({long}/{short} windows)",
-                "At this rate the month's error budget is gone early. Find the failing requests "
-                "(VLLMErrorRatio runbook) and stop risky rollouts.",
-                {**who, "window": long},
+                f"{what}: burning the {availability:.1%} availability budget {factor:g}x too "
+                f"fast ({long}/{short} windows)",
+                f"{{{{ $value | humanizePercentage }}}} of requests failed over {long}. At this "
+                "rate the month's error budget is gone early: find the failing requests "
+                "(gateway access logs, VLLMErrorRatio) and stop risky rollouts.",
+                {**extra, "window": long},
+                base,
             )
         )
     return rules
 
 
+def model_rules(plan: ServingPlan, obs: ObservabilityConfig, gateway: bool) -> list[Manifest]:
+    m, base = plan.model, obs.alerting.runbook_base_url
+    who = {"component": "model", "model": m.name, "namespace": m.namespace}
+    rules = (
+        _model_health(plan, who, base)
+        + _pod_rules(plan, who, base)
+        + _model_load(plan, obs, who, base)
+    )
+    if not gateway:  # no gateway: the engine's own count is the best SLI there is
+        served = m.served_name
+        rules += _burn_rate(
+            "VLLMErrorBudgetBurn",
+            lambda window: promql.error_ratio(served, window),
+            obs.slo.availability,
+            who,
+            m.name,
+            base,
+        )
+    return rules
+
+
+def gateway_rules(obs: ObservabilityConfig) -> list[Manifest]:
+    """The availability SLO on requests as clients saw them, gateway health, load surges."""
+    t, base = obs.alerts, obs.alerting.runbook_base_url
+    who = {"component": "gateway"}
+    now = promql.gateway_requests()
+    before = promql.gateway_requests(t.request_rate_baseline, offset=promql.RATE_WINDOW)
+    proxies = promql.up(GATEWAY_JOB)
+    return [
+        *_burn_rate(
+            "GatewayErrorBudgetBurn",
+            promql.gateway_error_ratio,
+            obs.slo.availability,
+            who,
+            "gateway",
+            base,
+        ),
+        _rule(
+            "GatewayDown",
+            f"absent({proxies} == 1)",
+            BURN_FOR["critical"],
+            "critical",
+            "no gateway proxy answers Prometheus",
+            "Every request to the endpoint may fail. kubectl -n envoy-gateway-system get pods; "
+            "check the Envoy Gateway controller's logs and the Gateway's status.",
+            who,
+            base,
+        ),
+        _rule(
+            "GatewayRequestRateSurge",
+            f"{now} > {1 + t.request_rate_increase:g} * clamp_min({before}, "
+            f"{t.request_rate_floor:g}) and {now} > {t.min_request_rate:g}",
+            PERSISTENT,  # the surge itself enters the baseline window as it lasts
+            "warning",
+            f"requests at the gateway up {t.request_rate_increase:.0%} on the previous "
+            f"{t.request_rate_baseline}",
+            f"{VALUE} req/s arrive. Check who is calling (gateway logs by API key), whether "
+            "autoscaling keeps up and the queue; rate-limit the client if it is abuse.",
+            who,
+            base,
+        ),
+    ]
+
+
 def gpu_rules(obs: ObservabilityConfig) -> list[Manifest]:
-    t = obs.alerts
+    t, base = obs.alerts, obs.alerting.runbook_base_url
+    who = {"component": "gpu"}
+    exporter = promql.up(DCGM_JOB)
     return [
         _rule(
             "GPUHighUtilization",
@@ -179,15 +329,35 @@ def gpu_rules(obs: ObservabilityConfig) -> list[Manifest]:
             f"{t.gpu_utilization_percent:g}",
             t.gpu_utilization_for,
             "warning",
-            f"a GPU has been above {t.gpu_utilization_percent:g}% for {t.gpu_utilization_for}",
+            f"GPU {{{{ $labels.{DCGM_GPU_LABEL} }}}} on {{{{ $labels.{DCGM_HOST_LABEL} }}}} above "
+            f"{t.gpu_utilization_percent:g}% for {t.gpu_utilization_for}",
             "Sustained saturation: latency rises next. Check requests waiting and TTFT of the "
             "models on that node; add replicas on other GPUs or another node.",
-        )
+            who,
+            base,
+        ),
+        _rule(
+            "DCGMMetricsAbsent",
+            f"absent({exporter} == 1)",
+            ABSENT_FOR,
+            "warning",
+            "no GPU metrics: the DCGM exporter is not scraped",
+            "The GPU dashboard and GPU alerts are blind. kubectl -n gpu-system get pods "
+            "(dcgm-exporter); it needs the NVIDIA driver on the node.",
+            who,
+            base,
+        ),
     ]
 
 
-def prometheus_rule(plans: list[ServingPlan], obs: ObservabilityConfig, has_gpus: bool) -> Manifest:
-    groups = [{"name": f"vllm-{p.model.name}", "rules": model_rules(p, obs)} for p in plans]
+def prometheus_rule(
+    plans: list[ServingPlan], obs: ObservabilityConfig, has_gpus: bool, gateway: bool
+) -> Manifest:
+    groups = [
+        {"name": f"vllm-{p.model.name}", "rules": model_rules(p, obs, gateway)} for p in plans
+    ]
+    if gateway:
+        groups.append({"name": "gateway", "rules": gateway_rules(obs)})
     if has_gpus:
         groups.append({"name": "gpus", "rules": gpu_rules(obs)})
     return {

@@ -9,13 +9,20 @@ from collections.abc import Iterable
 from infra.catalog.gpus import GpuSpec
 from infra.catalog.metrics import (
     DCGM_CSV,
+    ENVOY_METRICS_PATH,
+    ENVOY_METRICS_PORT,
     dcgm_fields,
 )
 from infra.config import ObservabilityConfig
 from infra.manifests.common import Manifest, claim_spec, gpu_pool_placement, labels, opaque_secret
 from infra.manifests.model_server import APP, COMPONENT
+from infra.manifests.observability.alerting import alertmanager_config
 from infra.manifests.topology import (
+    ALERTMANAGER_CREDENTIALS,
     DASHBOARD_LABEL,
+    EG_NAMESPACE,
+    ENVOY_PODS,
+    GATEWAY_POD_MONITOR,
     GRAFANA_ADMIN_SECRET,
     GRAFANA_NAME,
     KPS_NAME,
@@ -75,7 +82,8 @@ SIZES: dict[str, Manifest] = {
 # --------------------------------------------------------------------------- Helm values
 
 
-def kube_prometheus_stack_values(obs: ObservabilityConfig) -> Manifest:
+def kube_prometheus_stack_values(obs: ObservabilityConfig, credentials: bool = False) -> Manifest:
+    """`credentials`: the alertmanager-credentials Secret exists and is mounted."""
     prometheus: Manifest = {
         "retention": obs.retention,
         "scrapeInterval": obs.scrape_interval,
@@ -96,7 +104,13 @@ def kube_prometheus_stack_values(obs: ObservabilityConfig) -> Manifest:
         "crds": {"enabled": True},
         "prometheusOperator": {"resources": SIZES["operator"]},
         "prometheus": {"prometheusSpec": prometheus},
-        "alertmanager": {"alertmanagerSpec": {"resources": SIZES["alertmanager"]}},
+        "alertmanager": {
+            "config": alertmanager_config(obs.alerting),
+            "alertmanagerSpec": {
+                "resources": SIZES["alertmanager"],
+                **({"secrets": [ALERTMANAGER_CREDENTIALS]} if credentials else {}),
+            },
+        },
         "kube-state-metrics": {"resources": SIZES["kube-state-metrics"]},
         "prometheus-node-exporter": {"resources": SIZES["node-exporter"]},
         "grafana": {
@@ -194,5 +208,22 @@ def pod_monitor(namespace: str) -> Manifest:
                 }
             },
             "podMetricsEndpoints": [{"port": "http", "path": "/metrics"}],
+        },
+    }
+
+
+def gateway_pod_monitor() -> Manifest:
+    """Scrape Envoy's own statistics on every gateway proxy: the SLIs as clients see them."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {
+            "name": GATEWAY_POD_MONITOR,
+            "namespace": EG_NAMESPACE,
+            "labels": labels("envoy", GATEWAY_POD_MONITOR, "metrics"),
+        },
+        "spec": {
+            "selector": {"matchLabels": dict(ENVOY_PODS)},
+            "podMetricsEndpoints": [{"portNumber": ENVOY_METRICS_PORT, "path": ENVOY_METRICS_PATH}],
         },
     }
