@@ -94,7 +94,12 @@ class Observability(pulumi.ComponentResource):
             declare(
                 dashboard_config_map("llm-platform-gpu", gpu_dashboard(gpus)), child(monitoring)
             )
-            deps = [crds] + ([args["gpu_runtime"]] if args["gpu_runtime"] else [])
+            runtime = args["gpu_runtime"]
+            if runtime is None:
+                # GKE installs the driver and device plugin itself: nothing else declares
+                # gpu-system, and the exporter's hostPath and SYS_ADMIN need it privileged.
+                runtime = declare(namespace(GPU_NAMESPACE, "privileged", "gpu-runtime"), child())
+            deps = [crds, runtime]
             helm_release(
                 "dcgm-exporter",
                 CHARTS["dcgm-exporter"],

@@ -69,7 +69,12 @@ class ServingPolicy(Section):
     )
     readiness_failure_threshold: int = Field(default=3, ge=1)
     probe_timeout_seconds: int = Field(default=5, ge=1)
-    run_as_user: int = Field(default=1000, ge=1, description="non-root UID for vLLM containers")
+    run_as_user: int = Field(
+        default=10001,
+        ge=1,
+        le=2147483647,
+        description="non-root UID for vLLM and loader containers (not a login user's 1000)",
+    )
     cpu_per_gpu: int = Field(
         default=4, ge=1, description="CPU cores per GPU: tokenization, scheduling, NCCL proxies"
     )

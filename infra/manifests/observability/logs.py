@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from infra.config import ObservabilityConfig
-from infra.manifests.common import Manifest, gib
+from infra.manifests.common import (
+    Manifest,
+    container_security_context,
+    gib,
+    pod_security_context,
+)
 from infra.manifests.model_server import SERVED_NAME_ANNOTATION
 from infra.manifests.observability.values import SIZES
 from infra.manifests.topology import (
@@ -103,8 +108,21 @@ loki.write "default" {{
 """
 
 
+# The Alloy image's own non-root user.
+ALLOY_UID = 473
+
+
 def alloy_values() -> Manifest:
+    """One Alloy reading pod logs through the Kubernetes API: it needs no host mount and no
+    privilege, so it runs restricted (the chart sets no security context at all)."""
+    restricted = container_security_context()
+    restricted.pop("readOnlyRootFilesystem")  # Alloy keeps its WAL under /tmp/alloy
     return {
+        "global": {"podSecurityContext": pod_security_context(ALLOY_UID)},
         "controller": {"type": "deployment", "replicas": 1},
-        "alloy": {"configMap": {"content": alloy_config()}, "resources": SIZES["alloy"]},
+        "alloy": {
+            "configMap": {"content": alloy_config()},
+            "resources": SIZES["alloy"],
+            "securityContext": restricted,
+        },
     }

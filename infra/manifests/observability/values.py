@@ -37,6 +37,15 @@ from infra.manifests.topology import (
 TSDB_VOLUME_SHARE = 0.8
 
 GKE_NVIDIA_DIR = "/home/kubernetes/bin/nvidia"
+# dcgm-exporter 4.8.2's own extraVolumeMounts (its values.yaml): the metrics list it reads.
+# A list we set replaces the chart's, so adding a mount means repeating these.
+DCGM_CHART_VOLUME_MOUNTS: list[Manifest] = [
+    {
+        "name": "exporter-metrics-volume",
+        "mountPath": "/etc/dcgm-exporter/default-counters.csv",
+        "subPath": "default-counters.csv",
+    }
+]
 
 # Container sizes of the monitoring stack: small, bounded, enough for one cluster of GPUs.
 SIZES: dict[str, Manifest] = {
@@ -167,7 +176,8 @@ def dcgm_exporter_values(
             {"name": "nvidia-install-dir-host", "hostPath": GKE_NVIDIA_DIR}
         ]
         values["extraVolumeMounts"] = [
-            {"name": "nvidia-install-dir-host", "mountPath": "/usr/local/nvidia", "readOnly": True}
+            *DCGM_CHART_VOLUME_MOUNTS,  # Helm replaces lists: keep the chart's own entries
+            {"name": "nvidia-install-dir-host", "mountPath": "/usr/local/nvidia", "readOnly": True},
         ]
         values["extraEnv"] = [{"name": "LD_LIBRARY_PATH", "value": "/usr/local/nvidia/lib64"}]
     if runtime_class:
