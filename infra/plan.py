@@ -9,96 +9,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
-import yaml
 from tabulate import tabulate
 
 from infra.config import PROJECT, ConfigError, stack_file
-from infra.engine import PROJECT_ROOT, Recorded, RunResult, run, run_entry_point
+from infra.engine import PROJECT_ROOT, RunResult, run, run_entry_point
 from infra.manifests.topology import Outputs
 from infra.outputs import POOL_COLUMNS, TABLE_COLUMNS
+from infra.plan_output import OutputError, canonical, manifest_of, manifest_path, write
 from infra.stack_file import read_stack_file
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
-def manifest_of(resource: Recorded) -> dict[str, Any] | None:
-    """The Kubernetes object (or Helm release) a resource declares; None for the rest."""
-    if not resource.type.startswith("kubernetes:"):
-        return None
-    inputs = resource.inputs
-    if resource.type == HELM_RELEASE:
-        repo = (inputs.get("repositoryOpts") or {}).get("repo")
-        chart = inputs["chart"]
-        if repo is None and chart.startswith("oci://"):
-            repo, chart = chart.rsplit("/", 1)
-        return {
-            "kind": "HelmRelease",
-            "name": inputs["name"],
-            "namespace": inputs.get("namespace"),
-            "chart": chart,
-            "version": inputs["version"],
-            "repository": repo,
-            "values": inputs.get("values", {}),
-        }
-    if "apiVersion" in inputs and "kind" in inputs:
-        return {k: v for k, v in inputs.items() if k != "compat"}
-    return None
-
-
-_HEAD = ("apiVersion", "kind", "metadata")
-
-
-def canonical(manifest: dict[str, Any]) -> dict[str, Any]:
-    """apiVersion, kind, metadata first, the rest sorted: stable, reviewable diffs."""
-
-    def ordered(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: ordered(value[k]) for k in sorted(value)}
-        if isinstance(value, list):
-            return [ordered(v) for v in value]
-        return value
-
-    head = [k for k in _HEAD if k in manifest]
-    rest = sorted(k for k in manifest if k not in _HEAD)
-    return {k: ordered(manifest[k]) for k in head + rest}
-
-
-def manifest_path(manifest: dict[str, Any]) -> Path:
-    if manifest["kind"] == "HelmRelease":
-        return Path(manifest["namespace"] or "_cluster") / f"HelmRelease-{manifest['name']}.yaml"
-    meta = manifest["metadata"]
-    folder = meta.get("namespace") or "_cluster"
-    return Path(folder) / f"{manifest['kind']}-{meta['name']}.yaml"
-
-
-def write(result: RunResult, out: Path) -> int:
-    if out.exists():
-        shutil.rmtree(out)
-    (out / "manifests").mkdir(parents=True)
-    (out / "resources.json").write_text(
-        json.dumps([r.as_json() for r in result.resources], indent=2, sort_keys=True) + "\n"
-    )
-    # The capacity plan, machine-readable: the figures the table prints, per model.
-    (out / "capacity.json").write_text(
-        json.dumps(result.outputs.get(Outputs.MODELS, {}), indent=2, sort_keys=True) + "\n"
-    )
-    count = 0
-    for resource in result.resources:
-        manifest = manifest_of(resource)
-        if manifest is None:
-            continue
-        path = out / "manifests" / manifest_path(manifest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            raise RuntimeError(f"two objects would be written to {path}")
-        path.write_text(yaml.safe_dump(canonical(manifest), sort_keys=False, width=100))
-        count += 1
-    return count
+__all__ = [
+    "OutputError",
+    "canonical",
+    "main",
+    "manifest_of",
+    "manifest_path",
+    "plan_stack",
+    "report",
+    "write",
+]
 
 
 def plan_stack(stack: str, config_file: Path | None = None) -> RunResult:
@@ -169,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
             print(line, file=sys.stderr)
         return 2
     out = args.out or PROJECT_ROOT / "out" / args.stack
-    count = write(result, out)
+    try:
+        count = write(result, out)
+    except OutputError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     print(report(result))
     print(f"\n{len(result.resources)} resources, {count} manifests written to {out}")
     return 0
