@@ -14,7 +14,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from infra.config import PROJECT, ConfigError, stack_file
+from infra.config import PROJECT, ConfigError, Problem, parse, stack_file
+from infra.config.reader import raw_config
 from infra.engine import PROJECT_ROOT, RunResult, run, run_entry_point
 from infra.manifests.topology import Outputs
 from infra.outputs import POOL_COLUMNS, TABLE_COLUMNS
@@ -36,16 +37,20 @@ __all__ = [
 ]
 
 
-def plan_stack(stack: str, config_file: Path | None = None) -> RunResult:
-    """Run the program for a stack under mocks. Raises ConfigError on bad config."""
+def plan_stack(
+    stack: str, config_file: Path | None = None, _chain: tuple[str, ...] = ()
+) -> RunResult:
+    """Run the program for a stack under mocks. Raises ConfigError on bad config: the
+    stack's own first, then its DR peer's (named under dr.peerStack)."""
     path = config_file or PROJECT_ROOT / stack_file(stack)
     label = str(config_file) if config_file else stack_file(stack)
     config, secret_keys = read_stack_file(path, label)
+    parse(raw_config(config, secret_keys), label)  # before anything else is planned
     references = {}
     peer = _peer_stack(config)
     if peer is not None:
         # Offline, a StackReference is answered by planning the peer's own stack file.
-        references[peer] = plan_stack(peer.rsplit("/", 1)[-1]).outputs
+        references[peer] = _plan_peer(peer, (*_chain, stack), label).outputs
     try:
         return run(
             run_entry_point,
@@ -56,6 +61,32 @@ def plan_stack(stack: str, config_file: Path | None = None) -> RunResult:
         )
     except ConfigError as exc:
         raise ConfigError(exc.problems, label) from None
+
+
+def _plan_peer(peer: str, chain: tuple[str, ...], label: str) -> RunResult:
+    name = peer.rsplit("/", 1)[-1]
+    if name in chain:
+        loop = " -> ".join((*chain, name))
+        raise ConfigError(
+            [
+                Problem(
+                    "dr.peerStack",
+                    f"{peer!r} leads back here ({loop}): only the secondary names a peer, "
+                    "its primary",
+                )
+            ],
+            label,
+        )
+    try:
+        return plan_stack(name, None, chain)
+    except ConfigError as exc:
+        raise ConfigError(
+            [
+                Problem("dr.peerStack", f"the peer {peer!r} does not plan: {line}")
+                for line in exc.lines()
+            ],
+            label,
+        ) from None
 
 
 def _peer_stack(config: dict[str, str]) -> str | None:

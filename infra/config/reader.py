@@ -52,6 +52,27 @@ def _secret_shape(value: str) -> Any:
     return "[secret]"
 
 
+def raw_config(config: dict[str, str], secret_keys: list[str]) -> dict[str, Any]:
+    """A stack file's config map (as Pulumi passes it) as `parse` takes it, secrets masked:
+    for checks made before the program runs."""
+    raw: dict[str, Any] = {}
+    for full, value in config.items():
+        match = _KEY.match(full)
+        if match is None:
+            continue
+        key = match.group("key")
+        if full in secret_keys:
+            raw[key] = _secret_shape(value)
+        elif key in OBJECT_KEYS:
+            try:
+                raw[key] = json.loads(value)
+            except json.JSONDecodeError:
+                raw[key] = value
+        else:
+            raw[key] = value
+    return raw
+
+
 def load() -> StackConfig:
     """Read the stack's Pulumi config once and validate it. Raises ConfigError."""
     source = stack_file(pulumi.get_stack())

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from infra import plan as plan_module
 from infra.config import ConfigError
 from infra.engine import PROJECT_ROOT, RunResult
 from infra.failover_switch import main as switch
@@ -336,3 +337,68 @@ def test_bad_dr_and_gke_config_is_refused_in_one_line(
     lines = refuse(raw)
     hits = [line for line in lines if f": llm-platform:{path}: " in line]
     assert hits and words in hits[0], lines
+
+
+def _pair(tmp_path: Path, primary: str, secondary: str) -> None:
+    folder = tmp_path / "stacks"
+    folder.mkdir(exist_ok=True)
+    (folder / "Pulumi.dr-primary.yaml").write_text(primary)
+    (folder / "Pulumi.dr-secondary.yaml").write_text(secondary)
+
+
+def test_the_stack_own_config_is_checked_before_its_peer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pair(tmp_path, "config: {llm-platform:models: []}\n", stack_text("dr-secondary"))
+    text = stack_text("dr-secondary").replace("role: secondary", "role: tertiary")
+    (tmp_path / "stacks" / "Pulumi.dr-secondary.yaml").write_text(text)
+    monkeypatch.setattr(plan_module, "PROJECT_ROOT", tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        plan_module.plan_stack("dr-secondary")
+    [line] = caught.value.lines()
+    assert line.startswith("stacks/Pulumi.dr-secondary.yaml: llm-platform:dr.role:")
+
+
+def test_a_broken_peer_is_reported_under_dr_peer_stack_naming_both_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pair(tmp_path, "config: {llm-platform:models: []}\n", stack_text("dr-secondary"))
+    monkeypatch.setattr(plan_module, "PROJECT_ROOT", tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        plan_module.plan_stack("dr-secondary")
+    [line] = caught.value.lines()
+    assert line.startswith(
+        "stacks/Pulumi.dr-secondary.yaml: llm-platform:dr.peerStack: the peer "
+        "'acme/llm-platform/dr-primary' does not plan: stacks/Pulumi.dr-primary.yaml: "
+        "llm-platform:models:"
+    )
+
+
+def test_a_missing_peer_file_names_the_key_and_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "stacks"
+    folder.mkdir()
+    (folder / "Pulumi.dr-secondary.yaml").write_text(stack_text("dr-secondary"))
+    monkeypatch.setattr(plan_module, "PROJECT_ROOT", tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        plan_module.plan_stack("dr-secondary")
+    assert caught.value.lines() == [
+        "stacks/Pulumi.dr-secondary.yaml: llm-platform:dr.peerStack: the peer "
+        "'acme/llm-platform/dr-primary' does not plan: stacks/Pulumi.dr-primary.yaml: "
+        "no such stack file"
+    ]
+
+
+def test_two_stacks_naming_each_other_are_refused_not_recursed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    primary = stack_text("dr-primary").replace(
+        "role: primary", "role: primary\n    peerStack: acme/llm-platform/dr-secondary"
+    )
+    _pair(tmp_path, primary, stack_text("dr-secondary"))
+    monkeypatch.setattr(plan_module, "PROJECT_ROOT", tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        plan_module.plan_stack("dr-secondary")
+    [line] = caught.value.lines()
+    assert "leads back here (dr-secondary -> dr-primary -> dr-secondary)" in line
