@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -57,6 +57,20 @@ class ModelGeometry(BaseModel):
     quantization: CheckpointQuantization | None = Field(
         default=None, description="set for a pre-quantized repository (AWQ, GPTQ)"
     )
+
+    @model_validator(mode="after")
+    def _shape(self) -> ModelGeometry:
+        """What a transformer's config.json cannot say (each would break the arithmetic)."""
+        if self.head_dim is None and self.hidden_size < self.attention_heads:
+            raise ValueError(
+                f"hiddenSize {self.hidden_size} is below attentionHeads "
+                f"{self.attention_heads}: no head dimension; set headDim"
+            )
+        if self.kv_heads > self.attention_heads or self.attention_heads % self.kv_heads:
+            raise ValueError(
+                f"kvHeads {self.kv_heads} must divide attentionHeads {self.attention_heads}"
+            )
+        return self
 
     @property
     def head_size(self) -> int:

@@ -72,12 +72,14 @@ def _check_target(name: str, value: float, at: str, device: str) -> list[Problem
     )
 
 
-def check_targets(targets: dict[str, float], at: str, device: str) -> list[Problem]:
+def check_targets(
+    targets: dict[str, float], at: str, device: str, enabled: bool = True
+) -> list[Problem]:
     problems: list[Problem] = []
     for name, value in targets.items():
         problems += _check_target(name, value, at, device)
     return problems + problems_if(
-        bool(targets) and "num_requests_waiting" not in targets,
+        (enabled or bool(targets)) and "num_requests_waiting" not in targets,
         at,
         "num_requests_waiting is the primary trigger and must be set",
     )
@@ -85,7 +87,9 @@ def check_targets(targets: dict[str, float], at: str, device: str) -> list[Probl
 
 def check_autoscaling(cfg: StackConfig) -> list[Problem]:
     """Known triggers in range, for the stack and for each model's own targets."""
-    problems = check_targets(cfg.autoscaling.targets, "autoscaling.targets", "gpu")
+    problems = check_targets(
+        cfg.autoscaling.targets, "autoscaling.targets", "gpu", cfg.autoscaling.enabled
+    )
     for i, m in enumerate(cfg.models):
         if m.autoscaling is not None and m.autoscaling.targets is not None:
             problems += check_targets(

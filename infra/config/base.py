@@ -38,6 +38,12 @@ GCP_PROJECT_PATTERN = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 GCP_REGION_PATTERN = r"^[a-z]+-[a-z]+[0-9]+$"
 GCP_ZONE_PATTERN = r"^[a-z]+-[a-z]+[0-9]+-[a-z]$"
 Zone = Annotated[str, StringConstraints(pattern=GCP_ZONE_PATTERN)]
+# RFC 1123 subdomain: what Kubernetes accepts as a node, StorageClass or RuntimeClass name.
+DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+DnsSubdomain = Annotated[str, StringConstraints(pattern=DNS_SUBDOMAIN_PATTERN, max_length=253)]
+# Bounds of the API fields numbers land in.
+INT32_MAX = 2**31 - 1
+UINT32_MAX = 2**32 - 1
 
 # What a pattern means, for error messages (patterns not listed are shown as they are).
 PATTERN_MEANINGS = {
@@ -47,6 +53,7 @@ PATTERN_MEANINGS = {
     HOSTNAME_PATTERN: "a lowercase DNS name like llm.example.com",
     HEADER_PATTERN: "an HTTP header name like x-session-id",
     EMAIL_PATTERN: "an e-mail address",
+    DNS_SUBDOMAIN_PATTERN: "a DNS name: lowercase letters, digits, '-' and '.'",
 }
 
 
@@ -60,7 +67,11 @@ class Section(BaseModel):
     """camelCase keys in stack files, unknown keys refused, immutable once validated."""
 
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        allow_inf_nan=False,  # .inf or .nan is never a sensible size, rate or ratio
     )
 
 

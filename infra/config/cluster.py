@@ -12,6 +12,7 @@ from infra.config.base import (
     GCP_PROJECT_PATTERN,
     GCP_REGION_PATTERN,
     DnsLabel,
+    DnsSubdomain,
     Problem,
     Section,
     Zone,
@@ -43,7 +44,7 @@ class ClusterConfig(Section):
     kind_cluster_name: DnsLabel = Field(
         default="llm-platform", description="kind only: the cluster name (context kind-<name>)"
     )
-    runtime_class_name: str | None = Field(
+    runtime_class_name: DnsSubdomain | None = Field(
         default=None,
         description="RuntimeClass for GPU pods where the NVIDIA runtime is not the default "
         "(k3s: nvidia)",
@@ -77,7 +78,7 @@ class NodePoolConfig(Section):
     name: DnsLabel
     gpu: str = Field(description="GPU type, a key of the GPU catalog (e.g. rtx-4090d)")
     gpus_per_node: int = Field(ge=1, le=16)
-    nodes: list[Annotated[str, StringConstraints(min_length=1, max_length=253)]] = Field(
+    nodes: list[DnsSubdomain] = Field(
         default_factory=list, description="existing/kind: the Kubernetes nodes in this pool"
     )
     zones: list[Zone] = Field(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
+import unicodedata
 from typing import Annotated, Any, Union
 
 import pulumi
@@ -24,9 +26,21 @@ class ConfigError(pulumi.RunError):
     def lines(self, source: str | None = None) -> list[str]:
         where = source or self.source
         return [
-            f"{where}: {PROJECT}:{p.path}: {p.message}" if p.path else f"{where}: {p.message}"
+            printable(
+                f"{where}: {PROJECT}:{p.path}: {p.message}" if p.path else f"{where}: {p.message}"
+            )
             for p in self.problems
         ]
+
+
+# Characters that would break a one-line message or disguise it: line breaks, other
+# controls, and format characters such as bidirectional overrides.
+_HIDDEN = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def printable(text: str) -> str:
+    """The text on one line, with every control or format character spelled out."""
+    return "".join(repr(ch)[1:-1] if unicodedata.category(ch) in _HIDDEN else ch for ch in text)
 
 
 def stack_file(stack: str) -> str:
@@ -76,6 +90,23 @@ def _model_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMod
     return model if _is_model(model) else None
 
 
+def _pattern_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> str | None:
+    """The string pattern the field at `loc` requires, if any."""
+    owner = _model_at(root, tuple(p for p in loc[:-1]))
+    if owner is None or not isinstance(loc[-1], str):
+        return None
+    field = next((f for n, f in owner.model_fields.items() if loc[-1] in (n, f.alias)), None)
+    annotation = field.annotation if field else None
+    for arg in (annotation, *typing.get_args(annotation)):
+        for meta in getattr(arg, "__metadata__", ()) or ():
+            if getattr(meta, "pattern", None):
+                return str(meta.pattern)
+    for meta in field.metadata if field else []:
+        if getattr(meta, "pattern", None):
+            return str(meta.pattern)
+    return None
+
+
 def problem_from_pydantic(err: Any, root: type[BaseModel]) -> Problem:
     """One pydantic error as a Problem, in the stack file's own words (camelCase paths)."""
     loc = tuple(err["loc"])
@@ -91,12 +122,17 @@ def problem_from_pydantic(err: Any, root: type[BaseModel]) -> Problem:
         pattern = err.get("ctx", {}).get("pattern", "")
         what = PATTERN_MEANINGS.get(pattern, f"a string matching {pattern}")
         return Problem(path, f"{_show(err['input'])} is not valid; expected {what}")
-    message = err["msg"][0].lower() + err["msg"][1:]
+    text = str(err["msg"]).removeprefix("Value error, ")
+    message = text[0].lower() + text[1:]
     value = err["input"]
     wants_text = kind == "string_type" or (
         kind == "literal_error" and "'" in str(err.get("ctx", {}).get("expected", ""))
     )
     if wants_text and isinstance(value, int | float) and not isinstance(value, bool):
+        pattern = _pattern_at(root, loc)
+        if pattern is not None and not re.fullmatch(pattern.strip("^$"), str(value)):
+            what = PATTERN_MEANINGS.get(pattern, f"a string matching {pattern}")
+            return Problem(path, f"{_show(value)} is not valid; expected {what}")
         # `kubernetesVersion: 1.30` is the number 1.3 to YAML.
         return Problem(path, f"{message}; YAML read {_show(value)} as a number: quote it")
     return Problem(path, f"{message} (got {_show(value)})")

@@ -10,6 +10,7 @@ from infra.config.base import (
     EMAIL_PATTERN,
     HEADER_PATTERN,
     HOSTNAME_PATTERN,
+    UINT32_MAX,
     DnsLabel,
     Problem,
     Section,
@@ -40,7 +41,7 @@ class TlsConfig(Section):
 
 
 class RateLimitConfig(Section):
-    requests: int = Field(default=60, ge=1)
+    requests: int = Field(default=60, ge=1, le=UINT32_MAX)
     unit: Literal["Second", "Minute", "Hour", "Day"] = "Minute"
 
 

@@ -10,7 +10,16 @@ from pydantic import Field, StringConstraints
 from infra.catalog.models import MODELS, ModelGeometry
 from infra.catalog.vllm import KV_DTYPE_BYTES, ON_THE_FLY_QUANTIZATION, PREQUANTIZED_KERNELS
 from infra.config.autoscaling import ModelAutoscaling
-from infra.config.base import DnsLabel, Problem, RepoId, Section, problems_if
+from infra.config.base import (
+    INT32_MAX,
+    DnsLabel,
+    DnsSubdomain,
+    Problem,
+    RepoId,
+    Section,
+    problems_if,
+)
+from infra.manifests.topology import PLATFORM_NAMESPACES, RESERVED_NAMESPACES
 
 if TYPE_CHECKING:
     from infra.config.stack import StackConfig
@@ -22,20 +31,25 @@ class RopeScaling(Section):
 
 
 class CacheConfig(Section):
-    storage_class: str | None = Field(default=None, description="None = the cluster default")
+    storage_class: DnsSubdomain | None = Field(
+        default=None, description="None = the cluster default"
+    )
     size_gib: int | None = Field(
-        default=None, ge=1, description="None = weights on disk × headroomRatio"
+        default=None, ge=1, le=1_000_000, description="None = weights on disk × headroomRatio"
     )
     headroom_ratio: float = Field(
-        default=1.25, ge=1.0, description="room for tokenizer, config and a revision bump"
+        default=1.25, ge=1.0, le=10.0, description="room for tokenizer, config and a revision bump"
     )
 
 
 class CpuBackendConfig(Section):
     cores: int = Field(default=4, ge=1, le=256, description="CPU cores for one replica")
-    kv_cache_gib: int = Field(default=2, ge=1, description="VLLM_CPU_KVCACHE_SPACE")
+    kv_cache_gib: int = Field(default=2, ge=1, le=65536, description="VLLM_CPU_KVCACHE_SPACE")
     runtime_overhead_gib: int = Field(
-        default=2, ge=1, description="Python, torch and tokenizer resident beside weights and KV"
+        default=2,
+        ge=1,
+        le=1024,
+        description="Python, torch and tokenizer resident beside weights and KV",
     )
 
 
@@ -58,17 +72,20 @@ class ServingPolicy(Section):
         default=15, ge=5, le=300, description="process exit after the drain"
     )
     cache_read_gbps: float = Field(
-        default=1.0, gt=0, description="model cache volume read bandwidth, GB/s (startup budget)"
+        default=1.0,
+        ge=0.01,
+        le=1000,
+        description="model cache volume read bandwidth, GB/s (startup budget)",
     )
     startup_safety_factor: float = Field(
         default=3.0, ge=1.0, le=10.0, description="startup budget = estimate × this"
     )
     probe_period_seconds: int = Field(default=10, ge=1, le=60)
     liveness_failure_threshold: int = Field(
-        default=3, ge=1, description="consecutive failed /health checks before a restart"
+        default=3, ge=1, le=1000, description="consecutive failed /health checks before a restart"
     )
-    readiness_failure_threshold: int = Field(default=3, ge=1)
-    probe_timeout_seconds: int = Field(default=5, ge=1)
+    readiness_failure_threshold: int = Field(default=3, ge=1, le=1000)
+    probe_timeout_seconds: int = Field(default=5, ge=1, le=3600)
     run_as_user: int = Field(
         default=10001,
         ge=1,
@@ -76,7 +93,10 @@ class ServingPolicy(Section):
         description="non-root UID for vLLM and loader containers (not a login user's 1000)",
     )
     cpu_per_gpu: int = Field(
-        default=4, ge=1, description="CPU cores per GPU: tokenization, scheduling, NCCL proxies"
+        default=4,
+        ge=1,
+        le=256,
+        description="CPU cores per GPU: tokenization, scheduling, NCCL proxies",
     )
 
 
@@ -144,7 +164,7 @@ class ModelConfig(Section):
     tensor_parallel: int = Field(default=1, ge=1, le=64)
     pipeline_parallel: int = Field(default=1, ge=1, le=16)
     max_model_len: int | None = Field(
-        default=None, ge=16, description="None = the model's native context"
+        default=None, ge=16, le=INT32_MAX, description="None = the model's native context"
     )
     gpu_memory_utilization: float | None = Field(
         default=None,
@@ -167,8 +187,8 @@ class ModelConfig(Section):
     rope_scaling: RopeScaling | None = Field(
         default=None, description="YaRN, required for maxModelLen above the native context"
     )
-    max_num_seqs: int | None = Field(default=None, ge=1)
-    max_num_batched_tokens: int | None = Field(default=None, ge=16)
+    max_num_seqs: int | None = Field(default=None, ge=1, le=INT32_MAX)
+    max_num_batched_tokens: int | None = Field(default=None, ge=16, le=INT32_MAX)
     extra_args: list[str] = Field(
         default_factory=list, description="further vLLM flags the platform does not manage"
     )
@@ -253,6 +273,35 @@ def _check_model(m: ModelConfig, at: str, pools: list[str]) -> list[Problem]:
     return problems + _check_extra_args(m, at)
 
 
+# Names a model's objects take besides its own (same namespace): another model may not
+# take them.
+DERIVED_SERVICE_SUFFIX = "-pods"
+
+
+def _check_names(cfg: StackConfig) -> list[Problem]:
+    """Namespaces the platform owns, and one model's name colliding with another's objects."""
+    problems: list[Problem] = []
+    owner = {(m.namespace, m.name + DERIVED_SERVICE_SUFFIX): i for i, m in enumerate(cfg.models)}
+    for i, m in enumerate(cfg.models):
+        problems += problems_if(
+            m.namespace in PLATFORM_NAMESPACES | RESERVED_NAMESPACES,
+            f"models[{i}].namespace",
+            f"{m.namespace!r} belongs to the platform or to Kubernetes; serve models in a "
+            "namespace of your own, e.g. llm-serving",
+        )
+        j = owner.get((m.namespace, m.name))
+        problems += problems_if(
+            j is not None,
+            f"models[{i}].name",
+            f"{m.name!r} is the name of models[{j}]'s per-pod Service "
+            f"({cfg.models[j].name!r} + {DERIVED_SERVICE_SUFFIX!r}) in {m.namespace!r}; "
+            "choose another name"
+            if j is not None
+            else "",
+        )
+    return problems
+
+
 def check_models(cfg: StackConfig) -> list[Problem]:
     """Unique names and served names, known models, a pool for GPU models, no managed flags."""
     problems: list[Problem] = []
@@ -273,4 +322,4 @@ def check_models(cfg: StackConfig) -> list[Problem]:
         seen_models.add(m.name)
         seen_served.add(m.served_name)
         problems += _check_model(m, at, pools)
-    return problems
+    return problems + _check_names(cfg)

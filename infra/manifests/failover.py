@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 from infra.manifests.common import (
@@ -46,8 +48,12 @@ def loader_service_account(namespace: str, gsa_email: Any) -> Manifest:
 
 
 def snapshot_job_name(plan: ServingPlan) -> str:
-    # A new revision is a new Job (Jobs are immutable); the name stays a DNS label.
-    return f"{plan.model.name}-snapshot-{plan.model.revision[:8].lower()}"
+    # A new revision is a new Job (Jobs are immutable); the name stays a DNS label: a
+    # commit's first 8 hex digits, or a digest of any other revision (refs/pr/12, v1.0).
+    revision = plan.model.revision.lower()
+    if not re.fullmatch(r"[0-9a-f]{8,}", revision):
+        revision = hashlib.sha256(revision.encode()).hexdigest()
+    return f"{plan.model.name}-snapshot-{revision[:8]}"
 
 
 def snapshot_job(plan: ServingPlan, images: PodImages, mirror_to: Any) -> Manifest:

@@ -407,6 +407,112 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         "observability.alerting.receivers[1].webhook.url",
         ["is not valid"],
     ),
+    # Found by tests/fuzz and the probes: each used to crash, or to plan objects
+    # the API server refuses.
+    (
+        "model in a platform namespace",
+        lambda r: model(r).update(namespace="monitoring"),
+        "models[0].namespace",
+        ["'monitoring' belongs to the platform", "llm-serving"],
+    ),
+    (
+        "model in kube-system",
+        lambda r: model(r).update(namespace="kube-system"),
+        "models[0].namespace",
+        ["belongs to the platform or to Kubernetes"],
+    ),
+    (
+        "a model named like another's per-pod Service",
+        lambda r: (
+            r.update(autoscaling={"enabled": False}),
+            r["models"].append({**model(r), "name": "qwen2-5-7b-pods", "servedModelName": "other"}),
+        ),
+        "models[1].name",
+        ["per-pod Service", "'qwen2-5-7b' + '-pods'"],
+    ),
+    (
+        "geometry without a head dimension",
+        lambda r: model(r).update(
+            model="org/custom",
+            geometry={
+                "layers": 28,
+                "attentionHeads": 28,
+                "kvHeads": 4,
+                "hiddenSize": 8,
+                "intermediateSize": 18944,
+                "vocabSize": 152064,
+                "maxPositionEmbeddings": 32768,
+            },
+        ),
+        "models[0].geometry",
+        ["hiddenSize 8 is below attentionHeads 28", "set headDim"],
+    ),
+    (
+        "an infinite headroom",
+        lambda r: model(r).update(cache={"headroomRatio": float("inf")}),
+        "models[0].cache.headroomRatio",
+        ["finite number"],
+    ),
+    (
+        "a node name with capitals",
+        lambda r: pool(r).update(nodes=["GPU-Box"]),
+        "nodePools[0].nodes[0]",
+        ["expected a DNS name"],
+    ),
+    (
+        "a node name leaving the output folder",
+        lambda r: pool(r).update(nodes=["../../etc"]),
+        "nodePools[0].nodes[0]",
+        ["expected a DNS name"],
+    ),
+    (
+        "a storage class that is no DNS name",
+        lambda r: model(r).update(cache={"storageClass": "Local Path"}),
+        "models[0].cache.storageClass",
+        ["expected a DNS name"],
+    ),
+    (
+        "a runtime class that is no DNS name",
+        lambda r: r["cluster"].update(runtimeClassName="NVIDIA!"),
+        "cluster.runtimeClassName",
+        ["expected a DNS name"],
+    ),
+    (
+        "autoscaling with no trigger",
+        lambda r: r["autoscaling"].update(targets={}),
+        "autoscaling.targets",
+        ["num_requests_waiting is the primary trigger"],
+    ),
+    (
+        "a probe threshold past its field",
+        lambda r: model(r).update(serving={"livenessFailureThreshold": 2**40}),
+        "models[0].serving.livenessFailureThreshold",
+        ["less than or equal to 1000"],
+    ),
+    (
+        "a rate limit past uint32",
+        lambda r: r["gateway"].update(rateLimit={"requests": 2**40}),
+        "gateway.rateLimit.requests",
+        ["4294967295"],
+    ),
+    (
+        "a cache read rate that makes the startup budget overflow",
+        lambda r: model(r).update(serving={"cacheReadGbps": 1e-12}),
+        "models[0].serving.cacheReadGbps",
+        ["greater than or equal to 0.01"],
+    ),
+    (
+        "a UID past int32",
+        lambda r: model(r).update(serving={"runAsUser": 2**63}),
+        "models[0].serving.runAsUser",
+        ["2147483647"],
+    ),
+    (
+        "a duration written as a number (quoting would not help)",
+        lambda r: r["observability"].update(retention=15),
+        "observability.retention",
+        ["15 is not valid; expected a duration"],
+    ),
     (
         "chat UI without the gateway",
         lambda r: (r["gateway"].update(enabled=False), r.update(chatUi={"enabled": True})),
@@ -461,3 +567,13 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
 def test_shipped_stacks_are_accepted() -> None:
     for stack in ("single-4090d", "dev"):
         assert plan_of(raw_config(stack)).models
+
+
+def test_control_characters_in_a_key_stay_on_one_line() -> None:
+    # Found by tests/fuzz (seed 20261121): a newline in a key split the message in two.
+    lines = refuse(lambda r: r["cluster"].update({"\n\u202e": None}))
+    assert lines == [
+        f"{SOURCE}: llm-platform:cluster.\\n\\u202e: unknown key; accepted keys: context, "
+        "deletionProtection, kindClusterName, kubeconfig, kubernetesVersion, project, provider, "
+        "region, releaseChannel, runtimeClassName, systemPool, zones"
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from infra.catalog.gpus import GPUS
 from infra.catalog.metrics import DCGM_BASE, DCGM_PROFILING, dcgm_fields
 from infra.manifests.common import (
@@ -14,12 +17,15 @@ from infra.manifests.common import (
     namespace,
     opaque_secret,
 )
+from infra.manifests.failover import snapshot_job_name
 from infra.manifests.observability.values import grafana_admin_secret
 from infra.manifests.topology import (
     GRAFANA_ADMIN_SECRET,
     MONITORING_NAMESPACE,
     PLATFORM_NAMESPACES,
 )
+from tests.builders import gpu_box
+from tests.helpers import plan_of
 
 
 def test_claim_spec_uses_the_cluster_default_class_unless_one_is_named() -> None:
@@ -69,3 +75,12 @@ def test_dcgm_fields_offer_profiling_only_when_every_gpu_family_has_it() -> None
 def test_platform_namespaces_are_dns_labels_and_distinct() -> None:
     assert len(PLATFORM_NAMESPACES) == 9
     assert all(n.replace("-", "").isalnum() and n.islower() for n in PLATFORM_NAMESPACES)
+
+
+def test_snapshot_job_names_stay_dns_labels_for_any_revision() -> None:
+    plan = plan_of(gpu_box()).models[0]
+    assert snapshot_job_name(plan) == "qwen2-5-7b-snapshot-a09a3545"  # a commit: its prefix
+    for revision in ("refs/pr/12", "v1.0", "main"):
+        model = plan.model.model_copy(update={"revision": revision})
+        name = snapshot_job_name(replace(plan, model=model))
+        assert re.fullmatch(r"qwen2-5-7b-snapshot-[0-9a-f]{8}", name), name
