@@ -223,7 +223,9 @@ class Platform(pulumi.ComponentResource):
                 "gpu_runtime": gpu_runtime,
                 "gke": self._gke,
                 "gateway": self._cfg.gateway.enabled,
-                "alerting_secrets": stack_config.secret_object("alertingSecrets")
+                "alerting_secrets": stack_config.secret_object(
+                    "alertingSecrets", self._cfg.alerting_secrets
+                )
                 if self._cfg.alerting_secrets is not None
                 else None,
             },
@@ -244,7 +246,7 @@ class Platform(pulumi.ComponentResource):
                 "config": cfg.gateway,
                 "routes": public_routes(cfg.gateway, self._plan.models),
                 "clients": clients,
-                "provided_keys": stack_config.secret_object("apiKeys")
+                "provided_keys": stack_config.secret_object("apiKeys", cfg.api_keys)
                 if cfg.api_keys is not None
                 else None,
                 "address": failover.gateway_address if failover else None,

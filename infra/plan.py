@@ -15,7 +15,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from infra.config import PROJECT, ConfigError, Problem, parse, stack_file
-from infra.config.reader import raw_config
+from infra.config.reader import plain_secrets, raw_config
 from infra.engine import PROJECT_ROOT, RunResult, run, run_entry_point
 from infra.manifests.topology import Outputs
 from infra.outputs import POOL_COLUMNS, TABLE_COLUMNS
@@ -45,7 +45,12 @@ def plan_stack(
     path = config_file or PROJECT_ROOT / stack_file(stack)
     label = str(config_file) if config_file else stack_file(stack)
     config, secret_keys = read_stack_file(path, label)
-    parse(raw_config(config, secret_keys), label)  # before anything else is planned
+    # The stack's own config before anything else (its DR peer) is planned.
+    keys = [k.split(":", 1)[1] for k in config if k.startswith(f"{PROJECT}:")]
+    plain = plain_secrets(keys, lambda full: full in secret_keys)
+    if plain:
+        raise ConfigError(plain, label)
+    parse(raw_config(config, secret_keys), label)
     references = {}
     peer = _peer_stack(config)
     if peer is not None:

@@ -13,8 +13,7 @@ from typing import Any
 import yaml
 
 from infra.config import PROJECT, ConfigError, Problem
-
-SECRET_PLACEHOLDER = "offline-placeholder-secret"
+from infra.config.base import SECRET_PLACEHOLDER
 
 
 def _mask_secure(value: Any) -> tuple[Any, bool]:

@@ -41,6 +41,9 @@ Zone = Annotated[str, StringConstraints(pattern=GCP_ZONE_PATTERN)]
 # RFC 1123 subdomain: what Kubernetes accepts as a node, StorageClass or RuntimeClass name.
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 DnsSubdomain = Annotated[str, StringConstraints(pattern=DNS_SUBDOMAIN_PATTERN, max_length=253)]
+# What an offline plan reads for a `secure:` value it cannot decrypt.
+SECRET_PLACEHOLDER = "offline-placeholder-secret"
+
 # Bounds of the API fields numbers land in.
 INT32_MAX = 2**31 - 1
 UINT32_MAX = 2**32 - 1

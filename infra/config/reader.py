@@ -6,12 +6,13 @@ import json
 import re
 import types
 import typing
+from collections.abc import Callable
 from typing import Annotated, Any, Union
 
 import pulumi
 from pydantic import BaseModel
 
-from infra.config.base import PROJECT, Problem
+from infra.config.base import PROJECT, SECRET_PLACEHOLDER, Problem
 from infra.config.errors import ConfigError, stack_file
 from infra.config.stack import SECRET_KEYS, StackConfig, parse
 
@@ -43,6 +44,8 @@ def _project_keys() -> list[str]:
 
 def _secret_shape(value: str) -> Any:
     """A secret's structure with every value masked: a map keeps its keys."""
+    if value == SECRET_PLACEHOLDER:
+        return SECRET_PLACEHOLDER  # offline and set whole: its shape is not known here
     try:
         decoded = json.loads(value)
     except (TypeError, json.JSONDecodeError):
@@ -50,6 +53,33 @@ def _secret_shape(value: str) -> Any:
     if isinstance(decoded, dict):
         return {k: "[secret]" for k in decoded}
     return "[secret]"
+
+
+def _assume_map_shapes(raw: dict[str, Any]) -> None:
+    """A map secret set whole (`pulumi config set --secret apiKeys '{...}'`) cannot be
+    decrypted offline: assume it holds what the config references, so a valid stack is not
+    refused (`pulumi up` decrypts it and checks the real keys)."""
+    if raw.get("apiKeys") == SECRET_PLACEHOLDER:
+        clients = (raw.get("gateway") or {}).get("clients") or [{"name": "default"}]
+        raw["apiKeys"] = {c.get("name"): "[secret]" for c in clients if isinstance(c, dict)}
+    if raw.get("alertingSecrets") == SECRET_PLACEHOLDER:
+        alerting = ((raw.get("observability") or {}).get("alerting") or {}).get("receivers")
+        refs: dict[str, str] = {}
+        for receiver in alerting if isinstance(alerting, list) else []:
+            for channel in receiver.values() if isinstance(receiver, dict) else []:
+                for field, key in channel.items() if isinstance(channel, dict) else []:
+                    if str(field).endswith("Secret") and isinstance(key, str):
+                        refs[key] = "[secret]"
+        raw["alertingSecrets"] = refs
+
+
+def plain_secrets(keys: list[str], is_secret: Callable[[str], bool]) -> list[Problem]:
+    """Keys that must be Pulumi secrets but are written in plain text."""
+    return [
+        Problem(key, f"must be a secret: {SECRET_KEYS[key]}")
+        for key in keys
+        if key in SECRET_KEYS and not is_secret(f"{PROJECT}:{key}")
+    ]
 
 
 def raw_config(config: dict[str, str], secret_keys: list[str]) -> dict[str, Any]:
@@ -70,6 +100,7 @@ def raw_config(config: dict[str, str], secret_keys: list[str]) -> dict[str, Any]
                 raw[key] = value
         else:
             raw[key] = value
+    _assume_map_shapes(raw)
     return raw
 
 
@@ -79,11 +110,13 @@ def load() -> StackConfig:
     config = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
     problems: list[Problem] = []
-    for key in _project_keys():
+    keys = _project_keys()
+    problems += plain_secrets(keys, pulumi.runtime.is_config_secret)
+    for key in keys:
         full = f"{PROJECT}:{key}"
         if key in SECRET_KEYS and not pulumi.runtime.is_config_secret(full):
-            problems.append(Problem(key, f"must be a secret: {SECRET_KEYS[key]}"))
-        elif key in SECRET_KEYS:
+            continue  # reported above
+        if key in SECRET_KEYS:
             # Only the shape is validated here; values are read as secrets where used.
             raw[key] = _secret_shape(pulumi.runtime.get_config(full))
         elif key in OBJECT_KEYS:
@@ -95,6 +128,7 @@ def load() -> StackConfig:
             raw[key] = config.get(key)
     if problems:
         raise ConfigError(problems, source)
+    _assume_map_shapes(raw)
     return parse(raw, source)
 
 
@@ -103,5 +137,9 @@ def secret(key: str) -> pulumi.Output[str] | None:
     return pulumi.Config(PROJECT).get_secret(key)
 
 
-def secret_object(key: str) -> pulumi.Output[Any] | None:
+def secret_object(key: str, shape: dict[str, Any] | None = None) -> pulumi.Output[Any] | None:
+    """A secret map as a secret Output. Offline, a map set whole cannot be decrypted: it is
+    `shape` (the keys the validated config assumed) with placeholder values."""
+    if pulumi.runtime.get_config(f"{PROJECT}:{key}") == SECRET_PLACEHOLDER and shape is not None:
+        return pulumi.Output.secret(dict.fromkeys(shape, SECRET_PLACEHOLDER))
     return pulumi.Config(PROJECT).get_secret_object(key)

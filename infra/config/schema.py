@@ -23,10 +23,12 @@ def json_schema() -> dict[str, Any]:
     for key, field_schema in inner["properties"].items():
         schema = field_schema
         if key in SECRET_KEYS:
-            schema = {
-                "anyOf": [{"$ref": "#/$defs/Secure"}, {"type": "null"}],
-                "description": schema.get("description", ""),
-            }
+            forms: list[dict[str, Any]] = [{"$ref": "#/$defs/Secure"}, {"type": "null"}]
+            if "additionalProperties" in str(schema):  # a map: `--path` secures each entry
+                forms.insert(
+                    1, {"type": "object", "additionalProperties": {"$ref": "#/$defs/Secure"}}
+                )
+            schema = {"anyOf": forms, "description": schema.get("description", "")}
         props[f"{PROJECT}:{key}"] = schema
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
