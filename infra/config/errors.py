@@ -122,7 +122,8 @@ def problem_from_pydantic(err: Any, root: type[BaseModel]) -> Problem:
         pattern = err.get("ctx", {}).get("pattern", "")
         what = PATTERN_MEANINGS.get(pattern, f"a string matching {pattern}")
         return Problem(path, f"{_show(err['input'])} is not valid; expected {what}")
-    text = str(err["msg"]).removeprefix("Value error, ")
+    # Pydantic speaks of its classes ("or instance of ClusterConfig"): users write YAML.
+    text = re.sub(r" or instance of \w+", "", str(err["msg"]).removeprefix("Value error, "))
     message = text[0].lower() + text[1:]
     value = err["input"]
     wants_text = kind == "string_type" or (

@@ -10,8 +10,10 @@ from infra.config.base import (
     EMAIL_PATTERN,
     HEADER_PATTERN,
     HOSTNAME_PATTERN,
+    INT32_MAX,
     UINT32_MAX,
     DnsLabel,
+    DnsSubdomain,
     Problem,
     Section,
     problems_if,
@@ -50,7 +52,9 @@ class ApiClientConfig(Section):
     rate_limit: RateLimitConfig | None = Field(
         default=None, description="this client's own limit; None = gateway.rateLimit"
     )
-    generation: int = Field(default=1, ge=1, description="bump to rotate a generated key")
+    generation: int = Field(
+        default=1, ge=1, le=INT32_MAX, description="bump to rotate a generated key"
+    )
 
 
 class RouteBackendConfig(Section):
@@ -64,8 +68,10 @@ class RouteConfig(Section):
 
 
 class OutlierConfig(Section):
-    consecutive_errors: int = Field(default=3, ge=1, description="5xx in a row before ejection")
-    ejection_seconds: int = Field(default=30, ge=1)
+    consecutive_errors: int = Field(
+        default=3, ge=1, le=1000, description="5xx in a row before ejection"
+    )
+    ejection_seconds: int = Field(default=30, ge=1, le=86400)
     max_ejection_percent: int = Field(default=50, ge=1, le=100)
 
 
@@ -102,8 +108,8 @@ class GatewayConfig(Section):
 
 class ChatUiConfig(Section):
     enabled: bool = False
-    storage_class: str | None = None
-    size_gib: int = Field(default=2, ge=1)
+    storage_class: DnsSubdomain | None = None
+    size_gib: int = Field(default=2, ge=1, le=65536)
 
 
 # --------------------------------------------------------------------------- checks

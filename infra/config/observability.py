@@ -8,7 +8,9 @@ from pydantic import Field, StringConstraints
 
 from infra.config.base import (
     EMAIL_PATTERN,
+    INT32_MAX,
     DnsLabel,
+    DnsSubdomain,
     Duration,
     Problem,
     Section,
@@ -22,8 +24,10 @@ if TYPE_CHECKING:
 
 class PersistenceConfig(Section):
     enabled: bool = True
-    storage_class: str | None = Field(default=None, description="None = the cluster default")
-    size_gib: int = Field(default=50, ge=1)
+    storage_class: DnsSubdomain | None = Field(
+        default=None, description="None = the cluster default"
+    )
+    size_gib: int = Field(default=50, ge=1, le=65536)
 
 
 class SloConfig(Section):
@@ -39,7 +43,9 @@ class AlertThresholds(Section):
     gpu_utilization_percent: float = Field(default=90, gt=0, le=100)
     gpu_utilization_for: Duration = "5m"
     kv_cache_usage: float = Field(default=0.9, gt=0, le=1, description="fraction of KV blocks")
-    requests_waiting: int = Field(default=10, ge=1, description="queued requests on one replica")
+    requests_waiting: int = Field(
+        default=10, ge=1, le=INT32_MAX, description="queued requests on one replica"
+    )
     request_rate_increase: float = Field(
         default=2.0, gt=0, description="alert when the rate rises by this much (2.0 = +200%)"
     )

@@ -514,6 +514,24 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         ["15 is not valid; expected a duration"],
     ),
     (
+        "a section that is not a mapping (no class names in the message)",
+        lambda r: r.update(cluster=5),
+        "cluster",
+        ["input should be a valid dictionary (got 5)"],
+    ),
+    (
+        "a Prometheus storage class that is no DNS name",
+        lambda r: r["observability"]["persistence"].update(storageClass="Fast SSD"),
+        "observability.persistence.storageClass",
+        ["expected a DNS name"],
+    ),
+    (
+        "an outlier ejection past a day",
+        lambda r: r["gateway"].update(outlierDetection={"ejectionSeconds": 2**40}),
+        "gateway.outlierDetection.ejectionSeconds",
+        ["less than or equal to 86400"],
+    ),
+    (
         "chat UI without the gateway",
         lambda r: (r["gateway"].update(enabled=False), r.update(chatUi={"enabled": True})),
         "chatUi.enabled",
@@ -542,6 +560,7 @@ def test_bad_config_is_refused_with_one_line_naming_file_key_and_fix(
     hit = [m for m in matches if m and m["path"] == path]
     assert hit, f"no line for {path}: {lines}"
     message = hit[0]["msg"]
+    assert "instance of" not in message
     for word in words:
         assert word in message, f"{word!r} not in {message!r}"
     assert all("\n" not in line for line in lines)
