@@ -448,6 +448,24 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         ["hiddenSize 8 is below attentionHeads 28", "set headDim"],
     ),
     (
+        "geometry with zero bytes per weight (a division by zero)",
+        lambda r: model(r).update(
+            model="org/custom",
+            geometry={
+                "layers": 28,
+                "attentionHeads": 28,
+                "kvHeads": 4,
+                "hiddenSize": 3584,
+                "intermediateSize": 18944,
+                "vocabSize": 152064,
+                "maxPositionEmbeddings": 32768,
+                "dtypeBytes": 0,
+            },
+        ),
+        "models[0].geometry.dtypeBytes",
+        ["greater than or equal to 1"],
+    ),
+    (
         "an infinite headroom",
         lambda r: model(r).update(cache={"headroomRatio": float("inf")}),
         "models[0].cache.headroomRatio",
