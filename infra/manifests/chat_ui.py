@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra.config import ChatUiConfig
-from infra.manifests.common import Manifest, gib, labels, opaque_secret
+from infra.manifests.common import HELPER_RESOURCES, Manifest, gib, labels, opaque_secret
 from infra.manifests.topology import CHAT_CLIENT, CHAT_KEY_SECRET, CHAT_NAMESPACE
 
 CHAT_RESOURCES: Manifest = {
@@ -42,6 +42,7 @@ def open_webui_values(cfg: ChatUiConfig, gateway_url: str) -> Manifest:
         ],
         "persistence": persistence,
         "resources": CHAT_RESOURCES,
+        "copyAppData": {"resources": HELPER_RESOURCES},
         "containerSecurityContext": {
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},

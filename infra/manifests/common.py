@@ -23,6 +23,14 @@ STARTUP_ESTIMATE_ANNOTATION = f"{DOMAIN}/startup-estimate-seconds"
 ACTIVE_REPLICAS_ANNOTATION = f"{DOMAIN}/active-replicas"
 
 
+# Charts' helper containers (config reloaders, rule sidecars, one-shot setup Jobs): small,
+# bounded, so every container a chart renders has requests and limits.
+HELPER_RESOURCES: Manifest = {
+    "requests": {"cpu": "10m", "memory": "32Mi"},
+    "limits": {"cpu": "200m", "memory": "256Mi"},
+}
+
+
 def selector(name: str, instance: str, component: str) -> dict[str, str]:
     """Selector labels: stable for an object's life (never a version)."""
     return {

@@ -13,7 +13,7 @@ from typing import Any
 from infra.catalog.versions import ENVOY_GATEWAY_IMAGE
 from infra.catalog.vllm import SERVER_PORT
 from infra.config import GatewayConfig, RateLimitConfig
-from infra.manifests.common import Manifest, labels, opaque_secret
+from infra.manifests.common import HELPER_RESOURCES, Manifest, labels, opaque_secret
 from infra.manifests.model_server import pod_service_name
 from infra.manifests.topology import (
     AI_GATEWAY_EXTENSION,
@@ -101,6 +101,7 @@ def envoy_gateway_values() -> Manifest:
             }
         },
         "deployment": {"envoyGateway": {"resources": CONTROLLER_RESOURCES}},
+        "certgen": {"job": {"resources": HELPER_RESOURCES}},
     }
 
 
@@ -119,6 +120,9 @@ def cert_manager_values(dns01_account: Any = None) -> Manifest:
             "enableGatewayAPI": True,
         },
         "resources": CONTROLLER_RESOURCES,
+        "cainjector": {"resources": CONTROLLER_RESOURCES},
+        "webhook": {"resources": CONTROLLER_RESOURCES},
+        "startupapicheck": {"resources": HELPER_RESOURCES},
     }
     if dns01_account is not None:
         values["serviceAccount"] = {

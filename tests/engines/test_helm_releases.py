@@ -18,6 +18,8 @@ import yaml
 from infra.catalog.versions import CHARTS, SUPPORTED_KUBERNETES, ChartRef
 from infra.engine import Recorded
 from infra.plan import manifest_of
+from policies.rules.base import Resource
+from policies.rules.workloads import container_resources
 from tests import crd_schema
 from tests.engines.helm_render import CHARTS_DIR, chart_dir, render, validate_schema
 from tests.helpers import STACKS, by_type, planned
@@ -157,3 +159,85 @@ def test_every_pod_volume_is_mounted(stack: str, name: str) -> None:
             mounted = {m["name"] for c in containers for m in c.get("volumeMounts") or []}
             unmounted = {v["name"] for v in pod.get("volumes") or []} - mounted
             assert not unmounted, f"{obj['kind']}/{obj['metadata']['name']}: {unmounted}"
+
+
+# Chart containers no values key can size: (release, container name suffix) -> why.
+NO_RESOURCES_KNOB = {
+    ("nvidia-device-plugin", "-init"): "the chart renders its config-manager without resources",
+    ("nvidia-device-plugin", "-sidecar"): "the chart renders its config-manager without resources",
+}
+
+
+def _as_resource(obj: dict[str, Any]) -> Resource:
+    group = obj["apiVersion"]
+    kind = f"kubernetes:{group if '/' in group else 'core/' + group}:{obj['kind']}"
+    name = f"{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}"
+    return Resource(kind, name, name, obj)
+
+
+@pytest.mark.parametrize(("stack", "name"), CASES, ids=IDS)
+def test_every_chart_container_has_requests_and_limits(stack: str, name: str) -> None:
+    """The policy pack's own container-resources rule, over what the chart renders."""
+    found = []
+    for obj in rendered(stack, name, stack_version(stack)):
+        for message in container_resources(_as_resource(obj), {}):
+            container = message.split("'")[1]
+            if not any(name == r and container.endswith(s) for r, s in NO_RESOURCES_KNOB):
+                found.append(f"{obj['kind']}/{obj['metadata']['name']}: {message}")
+    assert not found, found
+
+
+# Pod Security Standards, baseline level: what a pod may not do (the restricted level adds
+# more; no chart installs into a restricted namespace).
+BASELINE_CAPABILITIES = {
+    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+}  # fmt: skip
+
+
+def baseline_violations(pod: dict[str, Any]) -> list[str]:
+    found = [key for key in ("hostNetwork", "hostPID", "hostIPC") if pod.get(key)]
+    found += [f"hostPath {v['name']}" for v in pod.get("volumes") or [] if "hostPath" in v]
+    for c in (pod.get("initContainers") or []) + pod["containers"]:
+        ctx = c.get("securityContext") or {}
+        if ctx.get("privileged"):
+            found.append(f"{c['name']} privileged")
+        added = set((ctx.get("capabilities") or {}).get("add") or []) - BASELINE_CAPABILITIES
+        found += [f"{c['name']} adds {cap}" for cap in sorted(added)]
+        found += [f"{c['name']} hostPort" for p in c.get("ports") or [] if p.get("hostPort")]
+    return found
+
+
+def namespace_levels(stack: str) -> dict[str, str]:
+    return {
+        m["metadata"]["name"]: m["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        for r in planned(stack).resources
+        if (m := manifest_of(r)) and m["kind"] == "Namespace"
+    }
+
+
+@pytest.mark.parametrize(("stack", "name"), CASES, ids=IDS)
+def test_chart_pods_are_admitted_by_their_namespace_pod_security_level(
+    stack: str, name: str
+) -> None:
+    namespace = str(release(stack, name).inputs["namespace"])
+    level = namespace_levels(stack).get(namespace)
+    assert level is not None, f"{namespace} is not declared"
+    if level == "privileged":
+        return
+    for obj in rendered(stack, name, stack_version(stack)):
+        for pod in _pod_specs(obj):
+            found = baseline_violations(pod)
+            assert not found, (
+                f"{obj['kind']}/{obj['metadata']['name']} in {level} {namespace}: {found}"
+            )
+
+
+def test_a_gpu_daemonset_in_a_baseline_namespace_would_be_refused() -> None:
+    """The check is not a rubber stamp: the DCGM exporter (hostPath on GKE) in a baseline
+    namespace is caught."""
+    [daemonset] = [
+        o for o in rendered("dr-primary", "dcgm-exporter", "1.31") if o["kind"] == "DaemonSet"
+    ]
+    assert baseline_violations(daemonset["spec"]["template"]["spec"])
+    assert namespace_levels("dr-primary")["gpu-system"] == "privileged"

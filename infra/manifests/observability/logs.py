@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from infra.config import ObservabilityConfig
 from infra.manifests.common import (
+    HELPER_RESOURCES,
     Manifest,
     container_security_context,
     gib,
@@ -53,6 +54,7 @@ def loki_values(obs: ObservabilityConfig) -> Manifest:
             },
         },
         "singleBinary": {"replicas": 1, "persistence": persistence, "resources": SIZES["loki"]},
+        "sidecar": {"resources": HELPER_RESOURCES},  # the rules sidecar
         # Monolithic: every scalable target off, no gateway or caches in front.
         **{target: {"replicas": 0} for target in ("backend", "read", "write")},
         "gateway": {"enabled": False},
@@ -120,6 +122,7 @@ def alloy_values() -> Manifest:
     return {
         "global": {"podSecurityContext": pod_security_context(ALLOY_UID)},
         "controller": {"type": "deployment", "replicas": 1},
+        "configReloader": {"resources": HELPER_RESOURCES},
         "alloy": {
             "configMap": {"content": alloy_config()},
             "resources": SIZES["alloy"],

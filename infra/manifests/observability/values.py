@@ -14,7 +14,14 @@ from infra.catalog.metrics import (
     dcgm_fields,
 )
 from infra.config import ObservabilityConfig
-from infra.manifests.common import Manifest, claim_spec, gpu_pool_placement, labels, opaque_secret
+from infra.manifests.common import (
+    HELPER_RESOURCES,
+    Manifest,
+    claim_spec,
+    gpu_pool_placement,
+    labels,
+    opaque_secret,
+)
 from infra.manifests.model_server import APP, COMPONENT
 from infra.manifests.observability.alerting import alertmanager_config
 from infra.manifests.topology import (
@@ -111,7 +118,11 @@ def kube_prometheus_stack_values(obs: ObservabilityConfig, credentials: bool = F
     return {
         "fullnameOverride": KPS_NAME,
         "crds": {"enabled": True},
-        "prometheusOperator": {"resources": SIZES["operator"]},
+        "prometheusOperator": {
+            "resources": SIZES["operator"],
+            # the Jobs that create and patch its admission webhook's certificate
+            "admissionWebhooks": {"patch": {"resources": HELPER_RESOURCES}},
+        },
         "prometheus": {"prometheusSpec": prometheus},
         "alertmanager": {
             "config": alertmanager_config(obs.alerting),
