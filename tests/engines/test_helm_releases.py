@@ -9,8 +9,10 @@ metrics, node-exporter, grafana), so those three are switched off when rendering
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
+import helm_python
 import kubernetes_validate
 import pytest
 import yaml
@@ -241,3 +243,129 @@ def test_a_gpu_daemonset_in_a_baseline_namespace_would_be_refused() -> None:
     ]
     assert baseline_violations(daemonset["spec"]["template"]["spec"])
     assert namespace_levels("dr-primary")["gpu-system"] == "privileged"
+
+
+# Values the chart reads as free-form content (a key inside is data, not a setting):
+# probed as a whole.
+FREE_FORM = {
+    ("kube-prometheus-stack", ("alertmanager", "config")): "Alertmanager's own config file",
+    ("alloy", ("alloy", "configMap", "content")): "Alloy's pipeline text",
+    ("dcgm-exporter", ("customMetrics",)): "the metrics CSV",
+    ("envoy-gateway", ("config", "envoyGateway")): "the EnvoyGateway resource, passed through",
+    ("cert-manager", ("config",)): "the ControllerConfiguration, passed through",
+    ("nvidia-device-plugin", ("config", "map")): "device-plugin config files by name",
+}
+# Not probed, and why.
+NOT_PROBED = {
+    ("kube-prometheus-stack", ("grafana",)): "dependency chart missing from the sources",
+    ("kube-prometheus-stack", ("kube-state-metrics",)): "dependency chart missing",
+    ("kube-prometheus-stack", ("prometheus-node-exporter",)): "dependency chart missing",
+    ("kube-prometheus-stack", ("kubeStateMetrics",)): "switched off for the render",
+    ("kube-prometheus-stack", ("nodeExporter",)): "switched off for the render",
+    ("kube-prometheus-stack", ("windowsMonitoring",)): "switched off for the render",
+    ("kube-prometheus-stack", ("crds", "enabled")): "gates CRDs from Helm's crds/ directory, "
+    "which `helm template` does not render",
+    ("loki", ("loki", "storage", "type")): "read by an if/else chain whose fallback is "
+    "filesystem (our value): any other unknown string renders alike",
+}
+
+
+def _probe_paths(
+    release_name: str, values: Any, prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
+    """Keys to remove one at a time: leaves, or free-form maps as a whole."""
+    if (release_name, prefix) in NOT_PROBED:
+        return []
+    if (release_name, prefix) in FREE_FORM or not (isinstance(values, dict) and values):
+        return [prefix] if prefix else []
+    out: list[tuple[str, ...]] = []
+    for key, child in values.items():
+        out += _probe_paths(release_name, child, (*prefix, key))
+    return out
+
+
+def _changed(value: Any) -> Any:
+    """Another value of the same type (a free-form map is dropped instead)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, list):
+        return [*value, value[-1]] if value else ["x"]
+    return None
+
+
+def _with_change(values: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    copied: dict[str, Any] = json.loads(json.dumps(values, default=str))
+    parent = copied
+    for key in path[:-1]:
+        parent = parent[key]
+    changed = _changed(parent[path[-1]])
+    if changed is None:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = changed
+    return copied
+
+
+PROBE_VERSION = SUPPORTED_KUBERNETES[0]
+
+
+def distinct_releases() -> list[tuple[str, str]]:
+    """One (stack, release) per distinct chart input: equal releases are probed once."""
+    seen: dict[str, tuple[str, str]] = {}
+    for stack, name in CASES:
+        values = values_for_render(release(stack, name))
+        seen.setdefault(json.dumps([name, values], sort_keys=True, default=str), (stack, name))
+    return list(seen.values())
+
+
+DISTINCT = distinct_releases()
+
+
+def _renders_the_same(r: Recorded, values: dict[str, Any], base: list[dict[str, Any]]) -> bool:
+    try:
+        return (
+            render(
+                chart_of(r),
+                values,
+                release=str(r.inputs["name"]),
+                namespace=str(r.inputs["namespace"]),
+                kube_version=PROBE_VERSION,
+                api_versions=EXTRA_APIS,
+            )
+            == base
+        )
+    except helm_python.HelmError:
+        return False  # the chart reads the key: changing it breaks the render
+
+
+@pytest.mark.parametrize(("stack", "name"), DISTINCT, ids=[f"{s}:{n}" for s, n in DISTINCT])
+def test_every_values_key_is_read_by_the_chart(stack: str, name: str) -> None:
+    """Helm ignores keys a chart does not read, so a misspelled key silently does nothing:
+    changing any key we set must change what Helm renders."""
+    r = release(stack, name)
+    values = values_for_render(r)
+    base = rendered(stack, name, PROBE_VERSION)
+    ignored = [
+        ".".join(path)
+        for path in _probe_paths(name, values)
+        if _renders_the_same(r, _with_change(values, path), base)
+    ]
+    assert not ignored, f"{name}: the chart ignores {ignored}"
+
+
+def test_a_misspelled_values_key_is_caught() -> None:
+    r = release("single-4090d", "dcgm-exporter")
+    values = {**values_for_render(r), "serviceMonitr": {"enabled": True}}
+    base = render(
+        chart_of(r),
+        values,
+        release="dcgm-exporter",
+        namespace="gpu-system",
+        kube_version=PROBE_VERSION,
+        api_versions=EXTRA_APIS,
+    )
+    assert _renders_the_same(r, _with_change(values, ("serviceMonitr", "enabled")), base)
