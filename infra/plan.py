@@ -22,9 +22,6 @@ from infra.outputs import POOL_COLUMNS, TABLE_COLUMNS
 from infra.plan_output import OutputError, canonical, manifest_of, manifest_path, write
 from infra.stack_file import read_stack_file
 
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-
-
 __all__ = [
     "OutputError",
     "canonical",

@@ -31,11 +31,14 @@ class Budgets:
     termination_grace_seconds: int
 
 
+def _read_seconds(plan: ServingPlan) -> float:
+    return plan.weights_on_disk_bytes / (plan.model.serving.cache_read_gbps * 1e9)
+
+
 def startup_parts(plan: ServingPlan) -> dict[str, float]:
     """Cold start once weights are in the cache volume, phase by phase (seconds)."""
-    read = plan.weights_on_disk_bytes / (plan.model.serving.cache_read_gbps * 1e9)
     return {
-        "readWeights": round(read, 1),
+        "readWeights": round(_read_seconds(plan), 1),
         "torchCompile": TORCH_COMPILE_SECONDS,
         "cudaGraphCapture": CUDA_GRAPH_CAPTURE_SECONDS if plan.gpu is not None else 0,
     }
@@ -44,8 +47,7 @@ def startup_parts(plan: ServingPlan) -> dict[str, float]:
 def startup_estimate_seconds(plan: ServingPlan) -> int:
     """Cold start once weights are in the cache volume: read them, compile, capture graphs."""
     parts = startup_parts(plan)
-    read = plan.weights_on_disk_bytes / (plan.model.serving.cache_read_gbps * 1e9)
-    return math.ceil(read + parts["torchCompile"] + parts["cudaGraphCapture"])
+    return math.ceil(_read_seconds(plan) + parts["torchCompile"] + parts["cudaGraphCapture"])
 
 
 def budgets(plan: ServingPlan) -> Budgets:

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config import ConfigError
 from infra.plan import plan_stack
 from tests.builders import gpu_box, rendered, stack_file_text
 from tests.engines.prom_tools import ALERTMANAGER, AMTOOL, TOOLS, kps_values, run, tool
@@ -209,15 +208,3 @@ def test_alertmanager_itself_inhibits_the_ticket_of_a_paged_incident(config_file
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def test_plain_text_alerting_secrets_are_refused() -> None:
-    raw = alerting_stack()
-    raw["alertingSecrets"] = {"smtp": "hunter2", "pager": "token"}
-    with pytest.raises(ConfigError) as caught:
-        rendered(raw)
-    [line] = caught.value.lines()
-    assert line.endswith(
-        "llm-platform:alertingSecrets: must be a secret: "
-        "pulumi config set --secret --path 'alertingSecrets.<name>' <value>"
-    )

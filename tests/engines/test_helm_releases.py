@@ -23,8 +23,8 @@ from infra.plan import manifest_of
 from policies.rules.base import Resource
 from policies.rules.workloads import container_resources
 from tests import crd_schema
-from tests.engines.helm_render import CHARTS_DIR, chart_dir, render, validate_schema
-from tests.helpers import STACKS, by_type, planned
+from tests.engines.helm_render import chart_dir, render, validate_schema
+from tests.helpers import STACKS, by_type, planned, raw_config
 
 # kube-prometheus-stack's dependency charts missing from the vendored sources (see above).
 MISSING_SUBCHARTS = {
@@ -84,9 +84,7 @@ def declared_namespaces(stack: str) -> set[str]:
 
 
 def stack_version(stack: str) -> str:
-    document = yaml.safe_load((CHARTS_DIR.parents[1] / f"stacks/Pulumi.{stack}.yaml").read_text())
-    cluster = document["config"].get("llm-platform:cluster", {})
-    return str(cluster.get("kubernetesVersion", SUPPORTED_KUBERNETES[0]))
+    return str(raw_config(stack)["cluster"].get("kubernetesVersion", SUPPORTED_KUBERNETES[0]))
 
 
 def test_vendored_charts_are_the_pinned_versions() -> None:

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
 from infra.catalog.machines import MACHINE_TYPES, NODE_AGENTS, gke_allocatable
+from infra.catalog.vllm import GIB
 from infra.config import ConfigError
 from infra.manifests.gpu_runtime import DEVICE_PLUGIN_RESOURCES
 from infra.manifests.observability.values import SIZES
+from policies.rules.base import quantity
 from tests.builders import gpu_box
 from tests.helpers import fixed_replicas, plan_of
 
 SOURCE = "stacks/Pulumi.test.yaml"
 
 
-def _quantity(text: str) -> float:
-    """A Kubernetes quantity in cores or GiB ("50m", "2", "64Mi", "1Gi")."""
-    number, unit = re.fullmatch(r"([0-9.]+)(m|Mi|Gi)?", text).groups()  # type: ignore[union-attr]
-    return float(number) * {None: 1, "m": 0.001, "Mi": 1 / 1024, "Gi": 1}[unit]
-
-
 def test_node_agents_reserve_covers_the_daemonsets_on_every_gpu_node() -> None:
     agents = [DEVICE_PLUGIN_RESOURCES, SIZES["dcgm-exporter"], SIZES["node-exporter"]]
-    cpu = sum(_quantity(a["requests"]["cpu"]) for a in agents)
-    memory = sum(_quantity(a["requests"]["memory"]) for a in agents)
+    cpu = sum(quantity(a["requests"]["cpu"]) or 0 for a in agents)
+    memory = sum(quantity(a["requests"]["memory"]) or 0 for a in agents) / GIB
     assert cpu <= NODE_AGENTS.cpu and memory <= NODE_AGENTS.memory_gib
 
 

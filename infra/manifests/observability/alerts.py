@@ -14,7 +14,9 @@ from infra.config import ObservabilityConfig
 from infra.manifests.common import Manifest, labels
 from infra.manifests.topology import (
     DCGM_JOB,
+    EG_NAMESPACE,
     GATEWAY_JOB,
+    GPU_NAMESPACE,
     MONITORING_NAMESPACE,
     VLLM_APP,
     vllm_job,
@@ -297,7 +299,7 @@ def gateway_rules(obs: ObservabilityConfig) -> list[Manifest]:
             BURN_FOR["critical"],
             "critical",
             "no gateway proxy answers Prometheus",
-            "Every request to the endpoint may fail. kubectl -n envoy-gateway-system get pods; "
+            f"Every request to the endpoint may fail. kubectl -n {EG_NAMESPACE} get pods; "
             "check the Envoy Gateway controller's logs and the Gateway's status.",
             who,
             base,
@@ -342,7 +344,7 @@ def gpu_rules(obs: ObservabilityConfig) -> list[Manifest]:
             ABSENT_FOR,
             "warning",
             "no GPU metrics: the DCGM exporter is not scraped",
-            "The GPU dashboard and GPU alerts are blind. kubectl -n gpu-system get pods "
+            f"The GPU dashboard and GPU alerts are blind. kubectl -n {GPU_NAMESPACE} get pods "
             "(dcgm-exporter); it needs the NVIDIA driver on the node.",
             who,
             base,
