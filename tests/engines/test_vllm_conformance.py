@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from infra.catalog.models import MODELS, ModelGeometry
+from infra.catalog.vllm import DEFAULT_GPU_MEMORY_UTILIZATION, TTFT_DEFAULT_BUCKETS
 from infra.config import ConfigError
 from infra.engine import PROJECT_ROOT
 from infra.planning.capacity import ServingPlan
@@ -295,3 +296,11 @@ def test_shipped_stacks_command_lines_build_in_vllm(stack: str) -> None:
     mine = [c for c in cases if c.id.startswith(f"{stack}-")]
     assert mine
     assert all(results[c.id]["ok"] for c in mine), {c.id: results[c.id] for c in mine}
+
+
+def test_the_vllm_defaults_the_catalog_copies_are_vllms() -> None:
+    """The catalog's copies of vLLM 0.33 defaults, read back from vLLM itself."""
+    _, results = verdicts()
+    facts = results["__facts__"]
+    assert facts["gpu_memory_utilization"] == DEFAULT_GPU_MEMORY_UTILIZATION
+    assert tuple(facts["ttft_buckets"]) == TTFT_DEFAULT_BUCKETS
