@@ -26,7 +26,7 @@ class Autoscaling(pulumi.ComponentResource):
     ) -> None:
         super().__init__("llm-platform:autoscaling:Autoscaling", name, None, opts)
         ns = declare(
-            namespace(KEDA_NAMESPACE, "baseline", "autoscaling"),
+            namespace(KEDA_NAMESPACE, "restricted", "autoscaling"),
             pulumi.ResourceOptions(parent=self),
         )
         # The release installs KEDA's CRDs: ScaledObjects wait for it.

@@ -75,7 +75,7 @@ class Gateway(pulumi.ComponentResource):
         # Only Gateway API objects and secrets live here: nothing runs, enforce restricted.
         ns = declare(namespace(GATEWAY_NAMESPACE, "restricted", "gateway"), child())
         eg_ns = declare(namespace(EG_NAMESPACE, "baseline", "gateway"), child())
-        ai_ns = declare(namespace(AI_GATEWAY_NAMESPACE, "baseline", "gateway"), child())
+        ai_ns = declare(namespace(AI_GATEWAY_NAMESPACE, "restricted", "gateway"), child())
 
         # Envoy Gateway installs the Gateway API and its own CRDs; the AI Gateway hooks in.
         eg = helm_release(
@@ -117,7 +117,7 @@ class Gateway(pulumi.ComponentResource):
         declare(security_policy(cfg), child(gw, keys))
         declare(traffic_policy(cfg), child(gw))
         if cfg.tls.mode != "none":
-            cm_ns = declare(namespace(CERT_MANAGER_NAMESPACE, "baseline", "tls"), child())
+            cm_ns = declare(namespace(CERT_MANAGER_NAMESPACE, "restricted", "tls"), child())
             dns01 = args["dns01"]
             cert_manager = helm_release(
                 "cert-manager",

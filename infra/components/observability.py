@@ -111,7 +111,7 @@ class Observability(pulumi.ComponentResource):
             )
 
         # Loki runs as a non-root user; Alloy reads logs through the API, not hostPath.
-        logging = declare(namespace(LOGGING_NAMESPACE, "baseline", "logging"), child())
+        logging = declare(namespace(LOGGING_NAMESPACE, "restricted", "logging"), child())
         loki = helm_release(
             "loki", CHARTS["loki"], LOGGING_NAMESPACE, loki_values(cfg), child(logging, crds)
         )

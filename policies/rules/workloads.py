@@ -42,9 +42,9 @@ def gpu_requests_equal_limits(res: Resource, _: Props) -> Iterator[str]:
             yield f"container {c['name']!r} requests {req} GPU(s) but limits {lim}"
 
 
-def gpu_toleration_requires_gpu(res: Resource, _: Props) -> Iterator[str]:
+def gpu_toleration_requires_gpu(res: Resource, config: Props) -> Iterator[str]:
     pod = pod_spec(res)
-    if pod is None:
+    if pod is None or res.props.get("metadata", {}).get("name") in config.get("nodeAgents", []):
         return
     tolerated = [
         t.get("key") for t in pod.get("tolerations") or [] if t.get("key") in (POOL_TAINT, GPU)
@@ -225,8 +225,16 @@ RULES = [
     Rule(
         "gpu-toleration-requires-gpu",
         "pods that tolerate a GPU taint request a GPU",
-        "drop the toleration or request nvidia.com/gpu",
+        "drop the toleration or request nvidia.com/gpu (node agents: list them in nodeAgents)",
         gpu_toleration_requires_gpu,
+        config={
+            # The agents that serve the GPUs themselves must run on every GPU node.
+            "nodeAgents": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["nvidia-device-plugin", "dcgm-exporter"],
+            }
+        },
     ),
     Rule(
         "vllm-parallelism-matches-gpus",

@@ -17,36 +17,22 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from infra.catalog.versions import CHARTS, SUPPORTED_KUBERNETES, ChartRef
+from infra.catalog.versions import CHARTS, SUPPORTED_KUBERNETES
 from infra.engine import Recorded
 from infra.plan import manifest_of
+from policies.exceptions import accepted
+from policies.helm import (
+    EXTRA_APIS,
+    chart_dir,
+    chart_of,
+    render,
+    validate_schema,
+    values_for_render,
+)
 from policies.rules.base import Resource
 from policies.rules.workloads import container_resources
 from tests import crd_schema
-from tests.engines.helm_render import chart_dir, render, validate_schema
 from tests.helpers import STACKS, by_type, planned, raw_config
-
-# kube-prometheus-stack's dependency charts missing from the vendored sources (see above).
-MISSING_SUBCHARTS = {
-    "kubeStateMetrics": {"enabled": False},
-    "nodeExporter": {"enabled": False},
-    "windowsMonitoring": {"enabled": False},
-}
-# APIs the platform's clusters serve beyond Kubernetes itself (charts gate templates on them).
-EXTRA_APIS = ("monitoring.coreos.com/v1", "gateway.networking.k8s.io/v1", "cert-manager.io/v1")
-
-
-def chart_of(release: Recorded) -> ChartRef:
-    chart, version = str(release.inputs["chart"]), release.inputs["version"]
-    return next(r for r in CHARTS.values() if r.version == version and chart.endswith(r.chart))
-
-
-def values_for_render(release: Recorded) -> dict[str, Any]:
-    values = dict(release.inputs["values"])
-    if release.inputs["name"] == "kube-prometheus-stack":
-        values.update(MISSING_SUBCHARTS)
-        values["grafana"] = {**values.get("grafana", {}), "enabled": False}
-    return values
 
 
 def releases() -> list[tuple[str, str]]:
@@ -161,13 +147,6 @@ def test_every_pod_volume_is_mounted(stack: str, name: str) -> None:
             assert not unmounted, f"{obj['kind']}/{obj['metadata']['name']}: {unmounted}"
 
 
-# Chart containers no values key can size: (release, container name suffix) -> why.
-NO_RESOURCES_KNOB = {
-    ("nvidia-device-plugin", "-init"): "the chart renders its config-manager without resources",
-    ("nvidia-device-plugin", "-sidecar"): "the chart renders its config-manager without resources",
-}
-
-
 def _as_resource(obj: dict[str, Any]) -> Resource:
     group = obj["apiVersion"]
     kind = f"kubernetes:{group if '/' in group else 'core/' + group}:{obj['kind']}"
@@ -181,14 +160,14 @@ def test_every_chart_container_has_requests_and_limits(stack: str, name: str) ->
     found = []
     for obj in rendered(stack, name, stack_version(stack)):
         for message in container_resources(_as_resource(obj), {}):
-            container = message.split("'")[1]
-            if not any(name == r and container.endswith(s) for r, s in NO_RESOURCES_KNOB):
-                found.append(f"{obj['kind']}/{obj['metadata']['name']}: {message}")
+            where = f"{name}/{obj['kind']}/{obj['metadata']['name']}"
+            if not accepted("container-resources", where, message):
+                found.append(f"{where}: {message}")
     assert not found, found
 
 
-# Pod Security Standards, baseline level: what a pod may not do (the restricted level adds
-# more; no chart installs into a restricted namespace).
+# Pod Security Standards: what a pod may not do at the baseline level, and what the
+# restricted level adds.
 BASELINE_CAPABILITIES = {
     "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
     "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
@@ -206,6 +185,47 @@ def baseline_violations(pod: dict[str, Any]) -> list[str]:
         found += [f"{c['name']} adds {cap}" for cap in sorted(added)]
         found += [f"{c['name']} hostPort" for p in c.get("ports") or [] if p.get("hostPort")]
     return found
+
+
+RESTRICTED_VOLUMES = {
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+    "projected", "secret",
+}  # fmt: skip
+
+
+def _restricted_container(c: dict[str, Any], pod_ctx: dict[str, Any]) -> list[str]:
+    ctx = c.get("securityContext") or {}
+    found = []
+    if ctx.get("allowPrivilegeEscalation") is not False:
+        found.append("allows privilege escalation")
+    if not ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot")):
+        found.append("does not set runAsNonRoot")
+    if ctx.get("runAsUser", pod_ctx.get("runAsUser")) == 0:
+        found.append("runs as UID 0")
+    seccomp = ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}
+    if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
+        found.append("has no RuntimeDefault seccomp profile")
+    capabilities = ctx.get("capabilities") or {}
+    if "ALL" not in (capabilities.get("drop") or []):
+        found.append("does not drop ALL capabilities")
+    if set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
+        found.append("adds capabilities beyond NET_BIND_SERVICE")
+    return [f"{c['name']} {problem}" for problem in found]
+
+
+def restricted_violations(pod: dict[str, Any]) -> list[str]:
+    found = baseline_violations(pod)
+    found += [
+        f"volume {v['name']}"
+        for v in pod.get("volumes") or []
+        if not set(v) - {"name"} <= RESTRICTED_VOLUMES
+    ]
+    for c in (pod.get("initContainers") or []) + pod["containers"]:
+        found += _restricted_container(c, pod.get("securityContext") or {})
+    return found
+
+
+LEVEL_CHECKS = {"baseline": baseline_violations, "restricted": restricted_violations}
 
 
 def namespace_levels(stack: str) -> dict[str, str]:
@@ -227,7 +247,7 @@ def test_chart_pods_are_admitted_by_their_namespace_pod_security_level(
         return
     for obj in rendered(stack, name, stack_version(stack)):
         for pod in _pod_specs(obj):
-            found = baseline_violations(pod)
+            found = LEVEL_CHECKS[level](pod)
             assert not found, (
                 f"{obj['kind']}/{obj['metadata']['name']} in {level} {namespace}: {found}"
             )
@@ -241,6 +261,20 @@ def test_a_gpu_daemonset_in_a_baseline_namespace_would_be_refused() -> None:
     ]
     assert baseline_violations(daemonset["spec"]["template"]["spec"])
     assert namespace_levels("dr-primary")["gpu-system"] == "privileged"
+
+
+def test_a_root_pod_in_a_restricted_namespace_would_be_refused() -> None:
+    """Alloy installs into the restricted logging namespace: without the hardening the
+    platform gives it, the restricted check refuses it."""
+    assert namespace_levels("single-4090d")["logging"] == "restricted"
+    [deployment] = [
+        o for o in rendered("single-4090d", "alloy", "1.31") if o["kind"] == "Deployment"
+    ]
+    pod = json.loads(json.dumps(deployment["spec"]["template"]["spec"]))
+    assert not restricted_violations(pod)
+    for c in pod["containers"]:
+        c.pop("securityContext", None)
+    assert any("runAsNonRoot" in v or "escalation" in v for v in restricted_violations(pod))
 
 
 # Values the chart reads as free-form content (a key inside is data, not a setting):
