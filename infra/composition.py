@@ -21,9 +21,9 @@ from infra.components.model_server import ModelServer
 from infra.components.network import NetworkPolicies
 from infra.components.node_pools import gpu_node_pool
 from infra.components.observability import Observability
-from infra.config import StackConfig
+from infra.config import ImagesConfig, StackConfig
 from infra.manifests.common import namespace
-from infra.manifests.model_server import PodImages, hf_token_secret
+from infra.manifests.model_server import PodImages, hf_token_secret, public_image
 from infra.manifests.topology import (
     CHAT_CLIENT,
     LOADER_SERVICE_ACCOUNT,
@@ -150,7 +150,7 @@ class Platform(pulumi.ComponentResource):
         cfg, plan = self._cfg, self._plan
         secondary = cfg.dr is not None and cfg.dr.role == "secondary"
         built = None if secondary else self._build(cfg, plan, self._child)
-        images = self._pod_images(plan, built.digests if built else None)
+        images = self._pod_images(plan, built.digests if built else None, cfg.images)
         self.failover: Failover | None = None
         if cfg.dr is None:
             return images
@@ -174,7 +174,7 @@ class Platform(pulumi.ComponentResource):
         if secondary and cfg.images.build:
             # The primary's digests: both sides serve identical bits.
             primary_images = {k: self.failover.image(k) for k in image_keys(plan)}
-            images = self._pod_images(plan, primary_images)
+            images = self._pod_images(plan, primary_images, cfg.images)
         return images
 
     def _models(
@@ -291,11 +291,12 @@ class Platform(pulumi.ComponentResource):
 
     @staticmethod
     def _pod_images(
-        plan: PlatformPlan, digests: dict[str, pulumi.Output[str]] | None
+        plan: PlatformPlan, digests: dict[str, pulumi.Output[str]] | None, config: ImagesConfig
     ) -> dict[str, PodImages]:
-        """Per model, the images its pods run: built digests, or (None) the catalog's pins."""
+        """Per model, the images its pods run: built digests, or (None) the public images,
+        by the digest the stack pins for them where it pins one."""
         if digests is None:
-            return {}
+            return {p.model.name: PodImages(server=public_image(p, config)) for p in plan.models}
         return {
             p.model.name: PodImages(
                 server=digests["vllm" if p.gpu else "vllm-cpu"], loader=digests["model-loader"]

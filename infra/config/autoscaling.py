@@ -47,7 +47,8 @@ class AutoscalingConfig(Section):
     polling_interval_seconds: int = Field(default=15, ge=5, le=300)
     cooldown_seconds: int = Field(default=300, ge=0, le=3600)
     scale_to_zero: bool = Field(
-        default=False, description="allow minReplicas: 0 (never in a DR-active stack)"
+        default=False,
+        description="scale to zero: refused for now (nothing would wake a model at zero)",
     )
 
 
@@ -101,4 +102,10 @@ def check_autoscaling(cfg: StackConfig) -> list[Problem]:
                 "autoscaling.targets.gpu_utilization",
                 f"model {m.name!r} runs on CPU; set its own targets",
             )
-    return problems
+    return problems + problems_if(
+        cfg.autoscaling.scale_to_zero,
+        "autoscaling.scaleToZero",
+        "not available yet: every trigger reads vLLM's metrics, which exist only while a "
+        "replica runs, so nothing would wake a model at zero; remove it and keep "
+        "minReplicas ≥ 1",
+    )

@@ -26,20 +26,40 @@ class ImagesConfig(Section):
     )
     platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
     vllm_digest: Digest | None = Field(
-        default=None, description="pin the vLLM GPU base image by digest"
+        default=None,
+        description="the public vLLM GPU image's digest: what pods run without a build, "
+        "the base of the built image with one",
     )
     vllm_cpu_digest: Digest | None = Field(
-        default=None, description="pin the vLLM CPU base image by digest"
+        default=None,
+        description="the public vLLM CPU image's digest: what pods run without a build, "
+        "the base of the built image with one",
     )
     python_digest: Digest | None = Field(
-        default=None, description="pin the model loader's Python base image by digest"
+        default=None,
+        description="the base of the built model-loader image (build only: without a "
+        "build the loader runs on the vLLM image)",
     )
 
 
 def check_images(cfg: StackConfig) -> list[Problem]:
-    """A build pushes somewhere."""
-    return problems_if(
-        cfg.images.build and cfg.images.registry is None,
+    """A build pushes somewhere; no digest is set where nothing would use it."""
+    images = cfg.images
+    devices = {m.device for m in cfg.models}
+    unused = [
+        ("pythonDigest", images.python_digest is not None and not images.build,
+         "pins the base of the model-loader image a build makes; without images.build the "
+         "loader runs on the vLLM image: pin that with vllmDigest/vllmCpuDigest"),
+        ("vllmDigest", images.vllm_digest is not None and "gpu" not in devices,
+         "no model runs on a GPU in this stack: remove it (vllmCpuDigest pins the CPU image)"),
+        ("vllmCpuDigest", images.vllm_cpu_digest is not None and "cpu" not in devices,
+         "no model runs on CPU in this stack: remove it (vllmDigest pins the GPU image)"),
+    ]  # fmt: skip
+    problems = problems_if(
+        images.build and images.registry is None,
         "images.registry",
         "images.build pushes to a registry: set one, e.g. registry.example.com/llm-platform",
     )
+    for key, wrong, why in unused:
+        problems += problems_if(wrong, f"images.{key}", why)
+    return problems

@@ -317,7 +317,8 @@ def check_models(cfg: StackConfig) -> list[Problem]:
             m.served_name in seen_served,
             f"{at}.servedModelName",
             f"{m.served_name!r} is already served by another model; clients could not "
-            "tell them apart",
+            "tell them apart: give each deployment its own servedModelName, and to share "
+            "one public name across them list them as backends of a gateway.routes entry",
         )
         seen_models.add(m.name)
         seen_served.add(m.served_name)

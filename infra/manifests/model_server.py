@@ -15,6 +15,7 @@ from infra.catalog.vllm import (
     SCRATCH_GIB,
     SERVER_PORT,
 )
+from infra.config import ImagesConfig
 from infra.manifests.common import (
     ACTIVE_REPLICAS_ANNOTATION,
     GPU_RESOURCE,
@@ -59,6 +60,13 @@ LOADER_MOUNT = "/opt/model-loader"
 
 def image(plan: ServingPlan) -> str:
     return IMAGES["vllm" if plan.gpu is not None else "vllm-cpu"].ref
+
+
+def public_image(plan: ServingPlan, config: ImagesConfig) -> str:
+    """The public vLLM image, by the digest the stack pins for it (images.vllmDigest or
+    images.vllmCpuDigest), else by its tag."""
+    digest = config.vllm_digest if plan.gpu is not None else config.vllm_cpu_digest
+    return f"{image(plan)}@{digest}" if digest else image(plan)
 
 
 def object_labels(plan: ServingPlan) -> dict[str, str]:

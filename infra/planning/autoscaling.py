@@ -108,14 +108,6 @@ def resolve_scaling(
                     )
                 )
                 continue
-        if minimum == 0 and not cfg.autoscaling.scale_to_zero:
-            problems.append(
-                Problem(
-                    f"{at}.autoscaling.minReplicas",
-                    "0 needs autoscaling.scaleToZero: true in this stack",
-                )
-            )
-            continue
         if minimum == 0:
             # Every trigger reads vLLM's own metrics, which vanish with the last pod.
             problems.append(

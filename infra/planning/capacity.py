@@ -138,7 +138,8 @@ def _shape_problems(
             Problem(
                 f"{at}.gpuShare",
                 f"GPU sharing needs one GPU per replica; got tensorParallel × pipelineParallel "
-                f"= {tp * pp}; set gpuShare: 1 or tensorParallel: 1",
+                f"= {tp * pp}: keep the parallelism with gpuShare: 1, or share with "
+                "tensorParallel: 1 if the weights fit in one share of a GPU",
             )
         )
     return problems
@@ -219,6 +220,10 @@ def _gpu_fit(
             if fitting
             else "use a quantized variant or a GPU with more memory"
         )
+        if m.gpu_share > 1:
+            # Sharing needs TP=1 (refused otherwise): the way out is a smaller share.
+            fix = f"each of {m.gpu_share} sharers gets {util} of the GPU: lower gpuShare"
+            fix += f" (gpuShare: 1 with tensorParallel {fitting[0]})" if fitting else ""
         out.add(
             f"{at}.tensorParallel",
             f"weights do not fit: {memory.weights_gib:.2f} GiB per GPU "
@@ -233,7 +238,11 @@ def _gpu_fit(
             f"KV cache too small for one {max_model_len}-token "
             f"request: {memory.kv_budget_gib:.2f} GiB per GPU holds {most} tokens "
             f"({memory.kv_bytes_per_token} B/token); set maxModelLen ≤ {most}, "
-            "raise gpuMemoryUtilization, use kvCacheDtype: fp8 or more tensorParallel",
+            + (
+                "use kvCacheDtype: fp8 or lower gpuShare"
+                if m.gpu_share > 1
+                else "raise gpuMemoryUtilization, use kvCacheDtype: fp8 or more tensorParallel"
+            ),
         )
         return None
     return memory

@@ -73,8 +73,10 @@ def time_slices(cfg: StackConfig, out: Problems) -> dict[str, int]:
                 out.add(
                     f"models[{i}].gpuShare",
                     f"models on pool {pool.name!r} ask for different "
-                    f"gpuShare values {sorted(values)}; the device plugin slices a whole "
-                    f"pool alike: use one value (got {s})",
+                    f"gpuShare values {sorted(values)} (got {s}); time-slicing is set per "
+                    "node (the device plugin advertises each GPU of a node as gpuShare "
+                    "slices), so one pool cannot mix shared and exclusive GPUs: use one "
+                    "value, or give the exclusive model a pool of its own",
                 )
         slices[pool.name] = max(values, default=1)
     return slices

@@ -13,6 +13,8 @@ from infra.engine import PROJECT_ROOT
 from infra.manifests.model_server import LOADER_MOUNT, LOADER_PACKAGE
 from infra.planning.vllm_args import CACHE_MOUNT, HF_HOME, SCRATCH_MOUNT, VLLM_COMMAND, model_path
 from model_loader.loader import model_dir
+from policies import config as policy_config
+from policies.review import review
 from tests.builders import cpu_laptop, gpu_box, rendered
 from tests.helpers import container, one, plan_of, pod_spec, raw_config
 
@@ -99,6 +101,24 @@ def test_without_a_build_pods_use_pinned_public_images_and_the_loader_config_map
     assert (
         dev.inputs["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGES["vllm-cpu"].ref
     )
+
+
+def test_without_a_build_a_pinned_digest_is_what_pods_run_and_passes_production() -> None:
+    digest = "sha256:" + "cd" * 32
+    raw = gpu_box()
+    raw["images"] = {"build": False, "vllmDigest": digest}
+    result = rendered(raw)
+    deployment = one(result, "apps/v1:Deployment")
+    pinned = f"{IMAGES['vllm'].ref}@{digest}"
+    assert container(deployment)["image"] == pinned
+    [init] = pod_spec(deployment)["initContainers"]
+    assert init["image"] == pinned
+    production = policy_config.load("production")
+    assert not [v for v in review(result.resources, production) if v.policy == "images-pinned"]
+    # The same stack without the digest fails production's digest rule.
+    raw["images"] = {"build": False}
+    unpinned = review(rendered(raw).resources, production)
+    assert [v for v in unpinned if v.policy == "images-pinned" and "no digest" in v.message]
 
 
 def build(tmp_path: Path, stack: str, **images: Any) -> Any:

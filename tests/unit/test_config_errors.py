@@ -179,16 +179,16 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         ["out of range", "≤ 1"],
     ),
     (
-        "scale to zero not allowed",
+        "scale to zero cannot wake",
         lambda r: r["autoscaling"].update(minReplicas=0),
         "models[0].autoscaling.minReplicas",
-        ["scaleToZero: true"],
+        ["could never scale up", "use minReplicas: 1"],
     ),
     (
-        "scale to zero cannot wake",
-        lambda r: r["autoscaling"].update(minReplicas=0, scaleToZero=True),
-        "models[0].autoscaling.minReplicas",
-        ["could never scale up"],
+        "scale to zero not available (no circle back to minReplicas)",
+        lambda r: r["autoscaling"].update(scaleToZero=True),
+        "autoscaling.scaleToZero",
+        ["not available yet", "minReplicas ≥ 1"],
     ),
     (
         "retention not a duration",
@@ -548,6 +548,49 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         lambda r: r["gateway"].update(outlierDetection={"ejectionSeconds": 2**40}),
         "gateway.outlierDetection.ejectionSeconds",
         ["less than or equal to 86400"],
+    ),
+    (
+        "a loader base digest without a build (would be ignored)",
+        lambda r: r["images"].update(build=False, pythonDigest="sha256:" + "a" * 64),
+        "images.pythonDigest",
+        ["without images.build", "vllmDigest"],
+    ),
+    (
+        "a CPU image digest on a GPU-only stack (would be ignored)",
+        lambda r: r["images"].update(vllmCpuDigest="sha256:" + "b" * 64),
+        "images.vllmCpuDigest",
+        ["no model runs on CPU"],
+    ),
+    (
+        "grouped deployments under one served name",
+        lambda r: r["models"].append({**model(r), "name": "second"}),
+        "models[1].servedModelName",
+        ["its own servedModelName", "gateway.routes"],
+    ),
+    (
+        "TP with GPU sharing names both ways out",
+        lambda r: model(r).update(gpuShare=2),
+        "models[0].gpuShare",
+        ["gpuShare: 1", "tensorParallel: 1 if the weights fit"],
+    ),
+    (
+        "weights too big for a GPU share: a smaller share, not more TP",
+        lambda r: model(r).update(
+            model="Qwen/Qwen2.5-14B-Instruct", revision="a" * 40, tensorParallel=1, gpuShare=2
+        ),
+        "models[0].tensorParallel",
+        ["lower gpuShare"],
+    ),
+    (
+        "mixed shared and exclusive GPUs on one pool: time-slicing is per node",
+        lambda r: (
+            model(r).update(tensorParallel=1, gpuShare=2, maxModelLen=8192),
+            r["models"].append(
+                {**model(r), "name": "second", "servedModelName": "b", "gpuShare": 1}
+            ),
+        ),
+        "models[1].gpuShare",
+        ["per node", "a pool of its own"],
     ),
     (
         "chat UI without the gateway",
