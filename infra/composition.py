@@ -71,6 +71,7 @@ class Platform(pulumi.ComponentResource):
                 },
                 self._child(),
             )
+        self.chat_ui: ChatUi | None = None
         self.gateway = self._gateway()
         self._autoscaling()
         self.register_outputs({"models": sorted(self.models)})
@@ -254,16 +255,18 @@ class Platform(pulumi.ComponentResource):
                 "dns01": {"project": cfg.cluster.project or "", "account": failover.dns01_account}
                 if failover and failover.dns01_account is not None
                 else None,
+                "chat_hostname": cfg.chat_ui.hostname if cfg.chat_ui.enabled else None,
             },
             self._child(*self.models.values()),
         )
         if cfg.chat_ui.enabled:
-            ChatUi(
+            self.chat_ui = ChatUi(
                 "chat-ui",
                 {
                     "config": cfg.chat_ui,
                     "gateway_url": gateway.endpoint,
                     "api_key": gateway.api_keys[CHAT_CLIENT],
+                    "gateway_namespace": gateway.namespace,
                 },
                 self._child(gateway),
             )

@@ -9,9 +9,12 @@ import pulumi
 from infra.catalog.vllm import GIB, SERVER_PORT
 from infra.config import StackConfig
 from infra.manifests.topology import (
+    CHAT_NAMESPACE,
     EG_NAMESPACE,
     GRAFANA_NAME,
     MONITORING_NAMESPACE,
+    OPEN_WEBUI_PORT,
+    OPEN_WEBUI_SERVICE,
     PROXY_SERVICE,
     Outputs,
 )
@@ -97,6 +100,31 @@ def pool_summary(plan: PlatformPlan) -> dict[str, dict[str, Any]]:
     }
 
 
+def _export_chat_ui(config: StackConfig, platform: Platform) -> None:
+    chat = platform.chat_ui
+    if chat is None:
+        return
+    if chat.sign_in_password is None:
+        pulumi.export(
+            Outputs.CHAT_UI,
+            {
+                "portForward": f"kubectl -n {CHAT_NAMESPACE} port-forward "
+                f"svc/{OPEN_WEBUI_SERVICE} 3001:{OPEN_WEBUI_PORT}  # then http://localhost:3001"
+            },
+        )
+        return
+    pulumi.export(
+        Outputs.CHAT_UI,
+        {
+            "url": f"https://{config.chat_ui.hostname}",
+            "gatewayUser": config.chat_ui.username,
+            "gatewayPassword": f"pulumi stack output {Outputs.CHAT_UI_PASSWORD} --show-secrets",
+            "accounts": "the first account signed up is the admin; later ones wait for approval",
+        },
+    )
+    pulumi.export(Outputs.CHAT_UI_PASSWORD, pulumi.Output.secret(chat.sign_in_password))
+
+
 def export_outputs(config: StackConfig, plan: PlatformPlan, platform: Platform) -> None:
     """The stack outputs the README documents (keys in topology.Outputs)."""
     pulumi.export(Outputs.ENVIRONMENT, config.environment)
@@ -133,6 +161,7 @@ def export_outputs(config: StackConfig, plan: PlatformPlan, platform: Platform) 
             f"pulumi stack output {Outputs.API_KEYS} --show-secrets; send it as "
             "'Authorization: Bearer <key>' to the endpoint",
         )
+    _export_chat_ui(config, platform)
     if platform.failover is not None and config.dr is not None:
         pulumi.export(
             Outputs.DR,

@@ -19,19 +19,16 @@ from infra.manifests.gateway import (
     ai_service_backend,
     api_keys_secret,
     backend,
-    cert_manager_values,
-    certificate,
-    cluster_issuer,
     endpoint,
     envoy_gateway_values,
     envoy_proxy,
     gateway,
     gateway_class,
-    https_redirect,
     security_policy,
     traffic_policy,
 )
 from infra.manifests.observability.values import gateway_pod_monitor
+from infra.manifests.tls import cert_manager_values, certificate, cluster_issuer, https_redirect
 from infra.manifests.topology import (
     AI_GATEWAY_NAMESPACE,
     CERT_MANAGER_NAMESPACE,
@@ -60,6 +57,7 @@ class GatewayArgs(TypedDict):
     address: pulumi.Input[str] | None  # a reserved static IP for the proxies' Service
     dns01: Dns01 | None  # Cloud DNS project and the identity cert-manager uses for it
     monitoring: pulumi.Resource | None  # the release installing the PodMonitor CRD, if any
+    chat_hostname: str | None  # the chat UI's own listeners and certificate name, if served
 
 
 class Gateway(pulumi.ComponentResource):
@@ -113,7 +111,9 @@ class Gateway(pulumi.ComponentResource):
 
         proxy = declare(envoy_proxy(cfg, args["address"]), child(eg, ns))
         declare(gateway_class(), child(eg, proxy))
-        gw = declare(gateway(cfg), child(eg, ns))
+        chat_host = args["chat_hostname"]
+        gw = declare(gateway(cfg, chat_host), child(eg, ns))
+        self.namespace = ns
         declare(security_policy(cfg), child(gw, keys))
         declare(traffic_policy(cfg), child(gw))
         if cfg.tls.mode != "none":
@@ -127,10 +127,11 @@ class Gateway(pulumi.ComponentResource):
                 child(cm_ns, eg),
             )
             issuer = declare(
-                cluster_issuer(cfg, dns01["project"] if dns01 else None), child(cert_manager)
+                cluster_issuer(cfg, dns01["project"] if dns01 else None, chat_host),
+                child(cert_manager),
             )
-            declare(certificate(cfg), child(issuer, ns))
-            declare(https_redirect(cfg), child(gw))
+            declare(certificate(cfg, chat_host), child(issuer, ns))
+            declare(https_redirect(cfg, chat_host), child(gw))
 
         deployments = {
             b.plan.model.name: b.plan.model.namespace for r in args["routes"] for b in r.backends

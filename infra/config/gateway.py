@@ -110,6 +110,14 @@ class ChatUiConfig(Section):
     enabled: bool = False
     storage_class: DnsSubdomain | None = None
     size_gib: int = Field(default=2, ge=1, le=65536)
+    hostname: DnsSubdomain | None = Field(
+        default=None,
+        description="serve the chat UI through the gateway on this hostname, over HTTPS, "
+        "behind the gateway's sign-in and its own accounts; None = port-forward only",
+    )
+    username: DnsLabel = Field(
+        default="chat", description="the user of the gateway's sign-in in front of the chat UI"
+    )
 
 
 # --------------------------------------------------------------------------- checks
@@ -193,6 +201,23 @@ def _check_routes(cfg: StackConfig) -> list[Problem]:
     return problems
 
 
+def _check_chat_ui(cfg: StackConfig) -> list[Problem]:
+    chat, gw = cfg.chat_ui, cfg.gateway
+    if not chat.enabled or chat.hostname is None:
+        return []
+    return problems_if(
+        gw.tls.mode == "none",
+        "chatUi.hostname",
+        "the chat UI is served through the gateway only over HTTPS (passwords cross it): "
+        "set gateway.tls.mode (acme or selfSigned), or remove the hostname and port-forward",
+    ) + problems_if(
+        chat.hostname == gw.hostname,
+        "chatUi.hostname",
+        f"{chat.hostname!r} is the API's hostname, where every request needs an API key: "
+        "give the chat UI a hostname of its own, e.g. chat.<domain>",
+    )
+
+
 def check_gateway(cfg: StackConfig) -> list[Problem]:
     """TLS needs a name and an issuer; clients and keys match; routes name real models."""
     if not cfg.gateway.enabled:
@@ -201,4 +226,4 @@ def check_gateway(cfg: StackConfig) -> list[Problem]:
             "chatUi.enabled",
             "the chat UI talks to the gateway: enable gateway or disable chatUi",
         )
-    return _check_tls(cfg) + _check_clients(cfg) + _check_routes(cfg)
+    return _check_tls(cfg) + _check_clients(cfg) + _check_routes(cfg) + _check_chat_ui(cfg)

@@ -19,11 +19,12 @@ from infra.manifests.topology import (
     AI_GATEWAY_EXTENSION,
     AI_GATEWAY_EXTENSION_PORT,
     API_KEYS_SECRET,
+    CHAT_HTTP_LISTENER,
+    CHAT_LISTENER,
     EG_NAMESPACE,
     GATEWAY,
     GATEWAY_CLASS,
     GATEWAY_NAMESPACE,
-    ISSUER,
     PROXY_SERVICE,
     TLS_SECRET,
 )
@@ -49,7 +50,7 @@ CONTROLLER_RESOURCES: Manifest = {
 }
 
 
-def _meta(name: str, component: str, namespace: str | None = GATEWAY_NAMESPACE) -> Manifest:
+def gateway_meta(name: str, component: str, namespace: str | None = GATEWAY_NAMESPACE) -> Manifest:
     meta: Manifest = {"name": name, "labels": labels("llm-gateway", name, component)}
     if namespace:
         meta["namespace"] = namespace
@@ -109,28 +110,6 @@ def ai_gateway_values() -> Manifest:
     return {"controller": {"resources": CONTROLLER_RESOURCES}}
 
 
-def cert_manager_values(dns01_account: Any = None) -> Manifest:
-    """`dns01_account`: the Google service account cert-manager acts as for Cloud DNS."""
-    values: Manifest = {
-        "crds": {"enabled": True},
-        # HTTP-01 challenges are answered through our Gateway (an HTTPRoute per challenge).
-        "config": {
-            "apiVersion": "controller.config.cert-manager.io/v1alpha1",
-            "kind": "ControllerConfiguration",
-            "enableGatewayAPI": True,
-        },
-        "resources": CONTROLLER_RESOURCES,
-        "cainjector": {"resources": CONTROLLER_RESOURCES},
-        "webhook": {"resources": CONTROLLER_RESOURCES},
-        "startupapicheck": {"resources": HELPER_RESOURCES},
-    }
-    if dns01_account is not None:
-        values["serviceAccount"] = {
-            "annotations": {"iam.gke.io/gcp-service-account": dns01_account}
-        }
-    return values
-
-
 # --------------------------------------------------------------------------- Gateway
 
 
@@ -147,7 +126,7 @@ def envoy_proxy(gw: GatewayConfig, address: Any = None) -> Manifest:
     return {
         "apiVersion": f"{EG_API}/v1alpha1",
         "kind": "EnvoyProxy",
-        "metadata": _meta(GATEWAY, "proxy-config"),
+        "metadata": gateway_meta(GATEWAY, "proxy-config"),
         "spec": {"provider": {"type": "Kubernetes", "kubernetes": kubernetes}},
     }
 
@@ -156,7 +135,7 @@ def gateway_class() -> Manifest:
     return {
         "apiVersion": f"{GATEWAY_API}/v1",
         "kind": "GatewayClass",
-        "metadata": _meta(GATEWAY_CLASS, "gateway-class", None),
+        "metadata": gateway_meta(GATEWAY_CLASS, "gateway-class", None),
         "spec": {
             "controllerName": f"{EG_API}/gatewayclass-controller",
             "parametersRef": {
@@ -169,18 +148,19 @@ def gateway_class() -> Manifest:
     }
 
 
-def gateway(gw: GatewayConfig) -> Manifest:
-    http: Manifest = {
-        "name": "http",
-        "protocol": "HTTP",
-        "port": 80,
-        "allowedRoutes": {"namespaces": {"from": "Same"}},
-    }
-    listeners = [http]
+def _listeners(gw: GatewayConfig, http: str, https: str, hostname: str | None) -> list[Manifest]:
+    listeners: list[Manifest] = [
+        {
+            "name": http,
+            "protocol": "HTTP",
+            "port": 80,
+            "allowedRoutes": {"namespaces": {"from": "Same"}},
+        }
+    ]
     if gw.tls.mode != "none":
         listeners.append(
             {
-                "name": "https",
+                "name": https,
                 "protocol": "HTTPS",
                 "port": 443,
                 "tls": {
@@ -190,96 +170,23 @@ def gateway(gw: GatewayConfig) -> Manifest:
                 "allowedRoutes": {"namespaces": {"from": "Same"}},
             }
         )
-    if gw.hostname:
+    if hostname:
         for item in listeners:
-            item["hostname"] = gw.hostname
+            item["hostname"] = hostname
+    return listeners
+
+
+def gateway(gw: GatewayConfig, chat_hostname: str | None = None) -> Manifest:
+    """The API's listeners, and the chat UI's own pair on its hostname (no API keys there:
+    policies attach to the API's listener by name)."""
+    listeners = _listeners(gw, "http", "https", gw.hostname)
+    if chat_hostname:
+        listeners += _listeners(gw, CHAT_HTTP_LISTENER, CHAT_LISTENER, chat_hostname)
     return {
         "apiVersion": f"{GATEWAY_API}/v1",
         "kind": "Gateway",
-        "metadata": _meta(GATEWAY, "gateway"),
+        "metadata": gateway_meta(GATEWAY, "gateway"),
         "spec": {"gatewayClassName": GATEWAY_CLASS, "listeners": listeners},
-    }
-
-
-def https_redirect(gw: GatewayConfig) -> Manifest:
-    """Port 80 answers only with a redirect (and cert-manager's HTTP-01 challenge routes,
-    which are more specific and so take precedence)."""
-    spec: Manifest = {
-        "parentRefs": [
-            {"group": GATEWAY_API, "kind": "Gateway", "name": GATEWAY, "sectionName": "http"}
-        ],
-        "rules": [
-            {
-                "filters": [
-                    {
-                        "type": "RequestRedirect",
-                        "requestRedirect": {"scheme": "https", "statusCode": 301},
-                    }
-                ]
-            }
-        ],
-    }
-    if gw.hostname:
-        spec["hostnames"] = [gw.hostname]
-    return {
-        "apiVersion": f"{GATEWAY_API}/v1",
-        "kind": "HTTPRoute",
-        "metadata": _meta("https-redirect", "redirect"),
-        "spec": spec,
-    }
-
-
-def _solver(gw: GatewayConfig, dns_project: str | None) -> Manifest:
-    if gw.tls.solver == "dns01CloudDns":
-        return {"dns01": {"cloudDNS": {"project": dns_project}}}
-    return {
-        "http01": {
-            "gatewayHTTPRoute": {
-                "parentRefs": [
-                    {
-                        "group": GATEWAY_API,
-                        "kind": "Gateway",
-                        "name": GATEWAY,
-                        "namespace": GATEWAY_NAMESPACE,
-                        "sectionName": "http",
-                    }
-                ]
-            }
-        }
-    }
-
-
-def cluster_issuer(gw: GatewayConfig, dns_project: str | None = None) -> Manifest:
-    if gw.tls.mode == "acme":
-        spec: Manifest = {
-            "acme": {
-                "server": gw.tls.acme_server,
-                "email": gw.tls.issuer_email,
-                "privateKeySecretRef": {"name": f"{ISSUER}-acme-account"},
-                "solvers": [_solver(gw, dns_project)],
-            }
-        }
-    else:
-        spec = {"selfSigned": {}}
-    return {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "ClusterIssuer",
-        "metadata": _meta(ISSUER, "issuer", None),
-        "spec": spec,
-    }
-
-
-def certificate(gw: GatewayConfig) -> Manifest:
-    return {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": _meta(GATEWAY, "certificate"),
-        "spec": {
-            "secretName": TLS_SECRET,
-            "dnsNames": [gw.hostname],
-            "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": ISSUER},
-            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-        },
     }
 
 
@@ -296,7 +203,7 @@ def backend(name: str, namespace: str) -> Manifest:
     return {
         "apiVersion": f"{EG_API}/v1alpha1",
         "kind": "Backend",
-        "metadata": _meta(backend_name(name), "backend"),
+        "metadata": gateway_meta(backend_name(name), "backend"),
         "spec": {"endpoints": [{"fqdn": {"hostname": host, "port": SERVER_PORT}}]},
     }
 
@@ -305,7 +212,7 @@ def ai_service_backend(name: str) -> Manifest:
     return {
         "apiVersion": "aigateway.envoyproxy.io/v1beta1",
         "kind": "AIServiceBackend",
-        "metadata": _meta(backend_name(name), "backend"),
+        "metadata": gateway_meta(backend_name(name), "backend"),
         "spec": {
             "schema": {"name": "OpenAI"},  # vLLM speaks the OpenAI API
             "backendRef": {"group": EG_API, "kind": "Backend", "name": backend_name(name)},
@@ -343,7 +250,7 @@ def ai_gateway_route(gw: GatewayConfig, routes: list[PublicRoute]) -> Manifest:
     return {
         "apiVersion": "aigateway.envoyproxy.io/v1beta1",
         "kind": "AIGatewayRoute",
-        "metadata": _meta("models", "route"),
+        "metadata": gateway_meta("models", "route"),
         "spec": spec,
     }
 
@@ -361,7 +268,7 @@ def security_policy(gw: GatewayConfig) -> Manifest:
     return {
         "apiVersion": f"{EG_API}/v1alpha1",
         "kind": "SecurityPolicy",
-        "metadata": _meta("api-keys", "auth"),
+        "metadata": gateway_meta("api-keys", "auth"),
         "spec": {
             "targetRefs": _client_listener(gw),
             "apiKeyAuth": {
@@ -412,7 +319,7 @@ def traffic_policy(gw: GatewayConfig) -> Manifest:
     return {
         "apiVersion": f"{EG_API}/v1alpha1",
         "kind": "BackendTrafficPolicy",
-        "metadata": _meta("serving", "traffic"),
+        "metadata": gateway_meta("serving", "traffic"),
         "spec": {
             "targetRefs": _client_listener(gw),
             "rateLimit": {"local": {"rules": rate_limit_rules(gw)}},
@@ -438,4 +345,4 @@ def traffic_policy(gw: GatewayConfig) -> Manifest:
 
 def api_keys_secret(keys: dict[str, Any]) -> Manifest:
     """client id -> key; values are Pulumi secret Outputs."""
-    return opaque_secret(_meta(API_KEYS_SECRET, "api-keys"), keys)
+    return opaque_secret(gateway_meta(API_KEYS_SECRET, "api-keys"), keys)

@@ -70,6 +70,18 @@ TLS_SECRET: Final = "llm-gateway-tls"
 ISSUER: Final = "llm-platform"
 CHAT_CLIENT: Final = "chat-ui"  # the chat UI's gateway client id
 CHAT_KEY_SECRET: Final = "chat-ui-api-key"
+CHAT_SESSION_SECRET: Final = "chat-ui-session-key"  # Open WebUI's WEBUI_SECRET_KEY
+CHAT_USERS_SECRET: Final = "chat-ui-users"  # htpasswd of the gateway's sign-in
+CHAT_ROUTE: Final = "chat-ui"
+CHAT_LISTENER: Final = "chat-https"  # the chat UI's own listener: no API keys there
+CHAT_HTTP_LISTENER: Final = "chat-http"  # its redirect and ACME challenges
+OPEN_WEBUI_SERVICE: Final = "open-webui"
+OPEN_WEBUI_PORT: Final = 80
+OPEN_WEBUI_CONTAINER_PORT: Final = 8080
+OPEN_WEBUI_PODS: Final = {
+    "app.kubernetes.io/instance": "open-webui",
+    "app.kubernetes.io/component": "open-webui",
+}
 HF_TOKEN_SECRET: Final = "hf-token"
 HF_TOKEN_KEY: Final = "token"
 LOADER_SERVICE_ACCOUNT: Final = "model-loader"
@@ -98,3 +110,5 @@ class Outputs:
     GATEWAY_ADDRESS: Final = "gatewayAddress"
     DR_MANIFEST: Final = "drManifest"
     ALERTING: Final = "alerting"
+    CHAT_UI: Final = "chatUi"
+    CHAT_UI_PASSWORD: Final = "chatUiPassword"

@@ -18,6 +18,7 @@ PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
+AUTH_KINDS = ("apiKeyAuth", "basicAuth", "jwt", "oidc", "extAuth")
 ROUTE_TYPES = {
     "kubernetes:aigateway.envoyproxy.io/v1beta1:AIGatewayRoute",
     "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
@@ -101,12 +102,18 @@ def gateway_auth_and_tls(
     for g in (r for r in resources if r.type == GATEWAY_TYPE):
         for listener in (g.props.get("spec") or {}).get("listeners") or []:
             listeners[(_meta(g)["name"], listener["name"])] = listener
-    protected = set()
+    protected, protected_routes = set(), set()
     for p in (r for r in resources if r.type == SECURITY_POLICY):
-        if (p.props.get("spec") or {}).get("apiKeyAuth"):
-            for t in p.props["spec"].get("targetRefs") or []:
-                protected.add((t["name"], t.get("sectionName")))
+        spec = p.props.get("spec") or {}
+        if any(spec.get(kind) for kind in AUTH_KINDS):
+            for t in spec.get("targetRefs") or []:
+                if t.get("kind") == "Gateway":
+                    protected.add((t["name"], t.get("sectionName")))
+                else:
+                    protected_routes.add(t["name"])
     for route in (r for r in resources if r.type in ROUTE_TYPES):
+        # A route may carry its own sign-in (the chat UI's basic auth).
+        signed_in = _meta(route).get("name") in protected_routes
         for parent in (route.props.get("spec") or {}).get("parentRefs") or []:
             key = (parent["name"], parent.get("sectionName"))
             rules = route.props["spec"].get("rules") or []
@@ -116,7 +123,7 @@ def gateway_auth_and_tls(
             )
             if redirect:
                 continue  # only sends clients to HTTPS
-            if key not in protected and (parent["name"], None) not in protected:
+            if not signed_in and key not in protected and (parent["name"], None) not in protected:
                 yield route, f"route on {key[0]}/{key[1]} serves without API-key auth"
             listener = listeners.get(key)
             if config.get("requireTls") and listener and listener.get("protocol") != "HTTPS":
