@@ -59,6 +59,7 @@ def capacity_summary(plan: ServingPlan) -> dict[str, Any]:
         "startupEstimateSeconds": budget.startup_estimate_seconds,
         "startupParts": startup_parts(plan),
         "startupBudgetSeconds": budget.startup.budget_seconds,
+        "modelCache": plan.cache_layout.summary(plan.model.name),
     }
 
 

@@ -113,6 +113,14 @@ def report(result: RunResult) -> str:
         text += "\n\nGPU pools:\n" + tabulate(
             prow, headers=[h for h, _ in POOL_COLUMNS], disable_numparse=True
         )
+    caches = {n: m["modelCache"] for n, m in models.items() if "modelCache" in m}
+    if caches:
+        text += "\n\nModel cache:\n" + "\n".join(
+            f"  {name}: {c['layout']}"
+            + (f" ({c['accessMode']}, {c['claim']})" if c["claim"] else "")
+            + f" — {c['reason']}"
+            for name, c in caches.items()
+        )
     alerting = result.outputs.get(Outputs.ALERTING)
     if alerting is not None and not alerting["page"]:
         text += (

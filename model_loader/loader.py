@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import fnmatch
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from model_loader.sources import RemoteFile, Source, SourceError
 # as the model itself).
 IGNORE = ("original/*", "*.pth", "*.bin", "*.gguf", "*.pt", ".gitattributes")
 MARKER = ".complete.json"
+LOCK = ".loader.lock"
 
 
 class LoadError(Exception):
@@ -117,9 +121,33 @@ def fetch_file(source: Source, target: Path, f: RemoteFile) -> None:
     os.replace(partial, path)
 
 
+@contextlib.contextmanager
+def exclusive(target: Path, out: list[str]) -> Iterator[None]:
+    """One loader at a time per model directory: replicas (and deployments of the same
+    model) sharing a cache volume wait for the first, then find the cache complete. An
+    advisory lock (flock; POSIX locks on NFS), released if the holder dies."""
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / LOCK).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            out.append(f"waiting for another loader filling {target}")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def load(source: Source, target: Path, log: list[str] | None = None) -> Plan:
-    """Make `target` hold exactly what `source` lists (filtered). Idempotent."""
+    """Make `target` hold exactly what `source` lists (filtered). Idempotent; one loader
+    at a time per target."""
     out = log if log is not None else []
+    with exclusive(target, out):
+        return _load(source, target, out)
+
+
+def _load(source: Source, target: Path, out: list[str]) -> Plan:
     plan = make_plan(source, target)
     if plan.complete:
         out.append(f"cache complete: {len(plan.wanted)} files in {target}")

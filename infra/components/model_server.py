@@ -41,9 +41,11 @@ class ModelServer(pulumi.ComponentResource):
         self.budgets = budgets(plan)
         images = args["images"] or default_images(plan)
         needs: list[pulumi.Resource] = []
-        for claim in (cache_claim(plan), compile_cache_claim(plan)):
-            if claim is not None and not plan.cache_per_pod:
-                needs.append(declare(claim, child))
+        if plan.owns_cache_claim:  # else per-pod, or another model's claim it shares
+            needs.append(declare(cache_claim(plan), child))
+        compile_claim = compile_cache_claim(plan)
+        if compile_claim is not None:
+            needs.append(declare(compile_claim, child))
         if images.loader is None:
             needs.append(declare(loader_config_map(plan), child))
         self.deployment = declare(

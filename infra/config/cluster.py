@@ -41,6 +41,11 @@ class ClusterConfig(Section):
     kubernetes_version: Literal[SUPPORTED_KUBERNETES] = Field(  # type: ignore[valid-type]
         default="1.31", description="the cluster's minor version; manifests are checked for it"
     )
+    read_write_many_storage_classes: list[DnsSubdomain] = Field(
+        default_factory=list,
+        description="storage classes that give ReadWriteMany (e.g. NFS, CephFS): a model "
+        "cache on one of them is one volume for replicas on several nodes",
+    )
     kind_cluster_name: DnsLabel = Field(
         default="llm-platform", description="kind only: the cluster name (context kind-<name>)"
     )

@@ -78,7 +78,7 @@ def pod_selector(plan: ServingPlan) -> dict[str, str]:
 
 
 def cache_claim_name(plan: ServingPlan) -> str:
-    return f"{plan.model.name}-model-cache"
+    return plan.cache_claim
 
 
 def compile_cache_claim_name(plan: ServingPlan) -> str:
@@ -112,7 +112,7 @@ def cache_claim(plan: ServingPlan) -> Manifest:
         "kind": "PersistentVolumeClaim",
         "metadata": _meta(plan, cache_claim_name(plan)),
         "spec": claim_spec(
-            plan.cache_size_gib, plan.model.cache.storage_class, plan.cache_access_mode
+            plan.cache_layout.size_gib, plan.model.cache.storage_class, plan.cache_access_mode
         ),
     }
 
@@ -254,8 +254,7 @@ def _cache_volume(plan: ServingPlan) -> Manifest:
             "name": "model-cache",
             "persistentVolumeClaim": {"claimName": cache_claim_name(plan)},
         }
-    # Cloud pools span zones: each pod gets its own disk, filled from the snapshot bucket
-    # (a zonal disk cannot follow a replica to another zone, and RWX is not needed).
+    # Each pod gets its own disk, filled by its own loader (planning/cache.py says when).
     claim = claim_spec(plan.cache_size_gib, plan.model.cache.storage_class)
     return {
         "name": "model-cache",

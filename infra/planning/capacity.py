@@ -24,6 +24,7 @@ from infra.config import (
     pool_zones,
 )
 from infra.planning.autoscaling import resolve_scaling
+from infra.planning.cache import cache_layouts
 from infra.planning.engine_rules import (
     batching_problem,
     downloaded_bytes,
@@ -382,6 +383,8 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
         )
         for p in plans
     ]
+    layouts = cache_layouts(cfg, plans)
+    plans = [replace(p, cache=layouts[p.model.name]) for p in plans]
     pool_plans = place(pools, node_names, plans, slices, out, index)
     pool_index = {p.name: i for i, p in enumerate(cfg.node_pools)}
     for problem in zone_loss_problems(plans, index) + node_fit_problems(

@@ -13,6 +13,7 @@ from infra.config import (
     Problem,
 )
 from infra.planning.autoscaling import ScalingPlan
+from infra.planning.cache import CacheLayout
 from infra.planning.memory import MemoryPlan, Resources
 
 
@@ -50,6 +51,7 @@ class ServingPlan:
     zones: tuple[str, ...] = ()  # a cloud pool's zones; empty on-prem
     standby_replicas: int | None = None  # DR standby side: the warm minimum it runs
     ttft_buckets: tuple[float, ...] = ()  # TTFT histogram bounds; () = vLLM's defaults
+    cache: CacheLayout | None = None  # set by plan_platform (planning/cache.py)
 
     @property
     def active_replicas(self) -> int:
@@ -57,9 +59,14 @@ class ServingPlan:
         return self.scaling.min_replicas if self.scaling else self.model.replicas
 
     @property
+    def cache_layout(self) -> CacheLayout:
+        assert self.cache is not None, "plan_platform sets the cache layout"
+        return self.cache
+
+    @property
     def cache_per_pod(self) -> bool:
-        """Cloud pools: each pod loads its own cache (from the snapshot bucket)."""
-        return bool(self.zones)
+        """Each pod fills its own cache (cloud pools; several nodes without RWX storage)."""
+        return self.cache_layout.per_pod
 
     @property
     def max_replicas(self) -> int:
@@ -82,10 +89,16 @@ class ServingPlan:
 
     @property
     def cache_access_mode(self) -> str:
-        """The shared cache volume (not per-pod caches): RWO while every replica lands on
-        one node."""
-        one_node = (len(self.pool.nodes) == 1) if self.pool else self.max_replicas == 1
-        return "ReadWriteOnce" if one_node else "ReadWriteMany"
+        return self.cache_layout.access_mode
+
+    @property
+    def cache_claim(self) -> str:
+        """The claim holding the weights: this model's, or the grouped model's it shares."""
+        return f"{self.cache_layout.owner}-model-cache"
+
+    @property
+    def owns_cache_claim(self) -> bool:
+        return not self.cache_per_pod and self.cache_layout.owner == self.model.name
 
     @property
     def yarn_max_position(self) -> int | None:

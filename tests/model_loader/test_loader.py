@@ -1,13 +1,15 @@
 """The model loader against loopback fakes of the Hub and GCS."""
 
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from model_loader.__main__ import main
-from model_loader.loader import MARKER, LoadError, load, make_plan, model_dir
+from model_loader.loader import MARKER, LoadError, exclusive, load, make_plan, model_dir
 from model_loader.sources import GcsSource, HubSource
 from tests.model_loader.fake_servers import FakeState, fake_server
 
@@ -195,3 +197,39 @@ def test_paths_outside_the_model_directory_are_refused(tmp_path: Path) -> None:
     state = FakeState(files={"../escape.safetensors": b"x", "a.safetensors": b"y"})
     with fake_server(state, REPO, REV) as url, pytest.raises(LoadError, match="outside"):
         load(source(url), tmp_path / "m")
+
+
+def test_loaders_sharing_a_cache_download_each_file_once(
+    hub: tuple[FakeState, str], tmp_path: Path
+) -> None:
+    """Replicas (or deployments of one model) on a shared volume start their loaders at
+    once: the first fills the cache, the others wait for it and download nothing."""
+    state, url = hub
+    target = model_dir(tmp_path, REPO, REV)
+    logs: list[list[str]] = [[] for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        plans = list(pool.map(lambda log: load(source(url), target, log), logs))
+    weights = [p for p in state.downloads if p.endswith(".safetensors")]
+    assert sorted(weights) == [
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+    ]
+    assert sum(not p.complete for p in plans) == 1  # one loader fetched, three found it done
+    assert all(log[-1] == f"cache complete: 4 files in {target}" for log in logs)
+
+
+def test_a_held_lock_makes_the_loader_wait_and_say_so(
+    hub: tuple[FakeState, str], tmp_path: Path
+) -> None:
+    _, url = hub
+    target = model_dir(tmp_path, REPO, REV)
+    log: list[str] = []
+    holder = exclusive(target, [])
+    holder.__enter__()
+    waiting = threading.Thread(target=load, args=(source(url), target, log))
+    waiting.start()
+    waiting.join(timeout=0.3)
+    assert waiting.is_alive() and log == [f"waiting for another loader filling {target}"]
+    holder.__exit__(None, None, None)
+    waiting.join(timeout=10)
+    assert not waiting.is_alive() and log[-1] == f"cache complete: 4 files in {target}"

@@ -174,4 +174,5 @@ def test_placement_first_fit_across_nodes() -> None:
     fixed_replicas(raw, 4)
     pool = plan_of(raw).pools["rtx4090d"]
     assert {n: len(r) for n, r in pool.placement.items()} == {"a": 2, "b": 2}
-    assert plan_of(raw).models[0].cache_access_mode == "ReadWriteMany"
+    # local-path is node-local: no shared volume across the two nodes (planning/cache.py)
+    assert plan_of(raw).models[0].cache_per_pod

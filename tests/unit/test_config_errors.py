@@ -655,5 +655,6 @@ def test_control_characters_in_a_key_stay_on_one_line() -> None:
     assert lines == [
         f"{SOURCE}: llm-platform:cluster.\\n\\u202e: unknown key; accepted keys: context, "
         "deletionProtection, kindClusterName, kubeconfig, kubernetesVersion, project, provider, "
+        "readWriteManyStorageClasses, "
         "region, releaseChannel, runtimeClassName, systemPool, zones"
     ]
