@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  ?= single-4090d
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: help setup engines tools test lint pytest review plan plan-all schema preview up dev-up dev-down failover
+.PHONY: help setup engines tools test lint pytest review plan plan-all schema preview up dev-up dev-down failover loadtest
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -47,9 +47,9 @@ $(TOOLS)/.installed: Makefile
 test: lint pytest review  ## everything CI runs: ruff, mypy, the test suite, the policy review
 
 lint: setup  ## ruff and mypy
-	$(BIN)/ruff check infra model_loader policies tests
-	$(BIN)/ruff format --check infra model_loader policies tests
-	$(BIN)/mypy infra model_loader policies tests
+	$(BIN)/ruff check infra loadtest model_loader policies tests
+	$(BIN)/ruff format --check infra loadtest model_loader policies tests
+	$(BIN)/mypy infra loadtest model_loader policies tests
 
 pytest: setup engines tools  ## the test suite only
 	$(BIN)/pytest
@@ -90,3 +90,6 @@ failover: setup  ## move traffic to TO=secondary|primary (both DR stacks; see th
 	$(BIN)/python -m infra.plan --stack dr-secondary --out out/dr-secondary > /dev/null
 	pulumi up --stack dr-$(TO) --yes
 	pulumi up --stack dr-$(OTHER) --yes || echo "dr-$(OTHER) did not update (region down?): run 'pulumi up --stack dr-$(OTHER)' once it is reachable"
+
+loadtest: setup  ## run the stack's load test (loadTest.enabled, after pulumi up): make loadtest STACK=…
+	$(BIN)/python -m infra.loadtest_start --stack $(STACK)

@@ -17,6 +17,7 @@ from infra.components.failover import Failover
 from infra.components.gateway import Gateway
 from infra.components.gpu_runtime import GpuRuntime
 from infra.components.images import Images
+from infra.components.loadtest import LoadTest
 from infra.components.model_server import ModelServer
 from infra.components.network import NetworkPolicies
 from infra.components.node_pools import gpu_node_pool
@@ -27,6 +28,7 @@ from infra.manifests.model_server import PodImages, hf_token_secret, public_imag
 from infra.manifests.topology import (
     CHAT_CLIENT,
     LOADER_SERVICE_ACCOUNT,
+    LOADTEST_CLIENT,
 )
 from infra.planning.capacity import PlatformPlan
 from infra.planning.routing import public_routes
@@ -59,6 +61,7 @@ class Platform(pulumi.ComponentResource):
         gpu_ready, gpu_runtime = self._gpu_pools()
         namespaces = self._serving_namespaces()
         images = self._images_and_failover(namespaces)
+        self._images = images
         self._models(namespaces, images, gpu_ready)
         self.observability = self._observability(namespaces, gpu_runtime)
         if cfg.security.network_policies:
@@ -241,6 +244,8 @@ class Platform(pulumi.ComponentResource):
         clients = {c.name: c.generation for c in cfg.gateway.clients}
         if cfg.chat_ui.enabled:
             clients.setdefault(CHAT_CLIENT, 1)
+        if cfg.load_test.enabled:
+            clients.setdefault(LOADTEST_CLIENT, 1)
         gateway = Gateway(
             "gateway",
             {
@@ -270,7 +275,30 @@ class Platform(pulumi.ComponentResource):
                 },
                 self._child(gateway),
             )
+        if cfg.load_test.enabled:
+            self._load_test(gateway)
         return gateway
+
+    def _load_test(self, gateway: Gateway) -> None:
+        cfg = self._cfg
+        routes = public_routes(cfg.gateway, self._plan.models)
+        wanted = cfg.load_test.model or routes[0].model
+        route = next(r for r in routes if r.model == wanted)
+        target = route.backends[0].plan  # its tokenizer is the model's own
+        images = self._images.get(target.model.name)
+        LoadTest(
+            "loadtest",
+            {
+                "config": cfg.load_test,
+                "base_url": gateway.endpoint.removesuffix("/v1"),
+                "model": wanted,
+                "tokenizer": target.model.model,
+                "image": images.server if images else public_image(target, cfg.images),
+                "api_key": gateway.api_keys[LOADTEST_CLIENT],
+                "ttft_p95_seconds": cfg.observability.slo.ttft_p95_seconds,
+            },
+            self._child(gateway),
+        )
 
     def _autoscaling(self) -> None:
         scaled = [p for p in self._plan.models if p.scaling is not None]

@@ -18,6 +18,7 @@ import copy
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
@@ -113,30 +114,36 @@ def review(resources: list[Recorded], config: dict[str, Any]) -> list[Violation]
     return found
 
 
-def kubernetes_version(stack: str) -> str:
-    label = stack_file(stack)
-    config, secret_keys = read_stack_file(PROJECT_ROOT / label, label)
+def kubernetes_version(stack: str, config_file: Path | None = None) -> str:
+    label = str(config_file) if config_file else stack_file(stack)
+    path = config_file or PROJECT_ROOT / label
+    config, secret_keys = read_stack_file(path, label)
     return str(parse(raw_config(config, secret_keys), label).cluster.kubernetes_version)
 
 
-def reviewed_resources(stack: str, resources: list[Recorded]) -> list[Recorded]:
+def reviewed_resources(
+    stack: str, resources: list[Recorded], config_file: Path | None = None
+) -> list[Recorded]:
     """What the stack declares and what its Helm releases install. A chart's Secrets are
     left out: Helm builds them in the cluster (generated certificates, config from the
     release's values), so whether a value is a Pulumi secret is judged on the release."""
     charts = [
         r
-        for r in chart_resources(resources, kubernetes_version(stack))
+        for r in chart_resources(resources, kubernetes_version(stack, config_file))
         if r.type != "kubernetes:core/v1:Secret"
     ]
     return resources + charts
 
 
-def review_stack(stack: str) -> tuple[str, list[Violation], list[Violation]]:
+def review_stack(
+    stack: str, config_file: Path | None = None
+) -> tuple[str, list[Violation], list[Violation]]:
     """The stack's environment, its violations, and the chart violations accepted as
-    written exceptions (policies/exceptions.py)."""
-    result = plan_stack(stack)
+    written exceptions (policies/exceptions.py). `config_file`: another stack file than
+    stacks/Pulumi.<stack>.yaml (the examples)."""
+    result = plan_stack(stack, config_file)
     environment = str(result.outputs["environment"])
-    resources = reviewed_resources(stack, result.resources)
+    resources = reviewed_resources(stack, result.resources, config_file)
     charts = {f"{r.type} {r.name}" for r in resources[len(result.resources) :]}
     found = review(resources, policy_config.load(environment))
     excepted = [

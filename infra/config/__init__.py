@@ -35,6 +35,7 @@ from infra.config.gateway import (
     TlsConfig,
 )
 from infra.config.images import Digest, ImagesConfig
+from infra.config.loadtest import LoadTestConfig
 from infra.config.models import (
     MANAGED_VLLM_ARGS,
     CacheConfig,
@@ -90,6 +91,7 @@ __all__ = [
     "GatewayConfig",
     "ImagesConfig",
     "KvCacheDtype",
+    "LoadTestConfig",
     "ModelAutoscaling",
     "ModelConfig",
     "NodePoolConfig",

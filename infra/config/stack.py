@@ -13,6 +13,7 @@ from infra.config.dr import DrConfig, check_dr
 from infra.config.errors import ConfigError, problem_from_pydantic
 from infra.config.gateway import ChatUiConfig, GatewayConfig, check_gateway
 from infra.config.images import ImagesConfig, check_images
+from infra.config.loadtest import LoadTestConfig, check_load_test
 from infra.config.models import ModelConfig, check_models
 from infra.config.observability import ObservabilityConfig, check_observability
 from infra.config.security import SecurityConfig
@@ -43,6 +44,7 @@ class StackConfig(Section):
     dr: DrConfig | None = Field(default=None, description="disaster recovery between two stacks")
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    load_test: LoadTestConfig = Field(default_factory=LoadTestConfig)
     hf_token: str | None = Field(
         default=None,
         description="Hugging Face token for gated models; set it with `pulumi config set "
@@ -67,6 +69,7 @@ CHECKS = (
     check_cluster,
     check_dr,
     check_autoscaling,
+    check_load_test,
 )
 
 

@@ -15,6 +15,7 @@ GATEWAY_NAMESPACE: Final = "llm-gateway"  # our Gateway API objects, keys and ce
 EG_NAMESPACE: Final = "envoy-gateway-system"  # Envoy Gateway's controller and the Envoy proxies
 AI_GATEWAY_NAMESPACE: Final = "envoy-ai-gateway-system"
 CERT_MANAGER_NAMESPACE: Final = "cert-manager"
+LOADTEST_NAMESPACE: Final = "llm-loadtest"
 # Namespaces the platform itself owns: a model may not be deployed into one of them.
 PLATFORM_NAMESPACES: Final = frozenset(
     {
@@ -27,6 +28,7 @@ PLATFORM_NAMESPACES: Final = frozenset(
         EG_NAMESPACE,
         AI_GATEWAY_NAMESPACE,
         CERT_MANAGER_NAMESPACE,
+        LOADTEST_NAMESPACE,
     }
 )
 
@@ -70,6 +72,8 @@ TLS_SECRET: Final = "llm-gateway-tls"
 ISSUER: Final = "llm-platform"
 CHAT_CLIENT: Final = "chat-ui"  # the chat UI's gateway client id
 CHAT_KEY_SECRET: Final = "chat-ui-api-key"
+LOADTEST_CLIENT: Final = "loadtest"  # the load test's gateway client id
+LOADTEST: Final = "loadtest"  # its CronJob, ServiceAccount, Role, key Secret and runner
 CHAT_SESSION_SECRET: Final = "chat-ui-session-key"  # Open WebUI's WEBUI_SECRET_KEY
 CHAT_USERS_SECRET: Final = "chat-ui-users"  # htpasswd of the gateway's sign-in
 CHAT_ROUTE: Final = "chat-ui"
@@ -112,3 +116,4 @@ class Outputs:
     ALERTING: Final = "alerting"
     CHAT_UI: Final = "chatUi"
     CHAT_UI_PASSWORD: Final = "chatUiPassword"
+    LOADTEST: Final = "loadTest"

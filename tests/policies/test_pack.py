@@ -144,7 +144,7 @@ def test_a_mandatory_violation_fails_the_review(
     stripped = type(result)(
         [r for r in result.resources if "SecurityPolicy" not in r.type], result.outputs
     )
-    monkeypatch.setattr(review_module, "plan_stack", lambda stack: stripped)
+    monkeypatch.setattr(review_module, "plan_stack", lambda stack, config_file=None: stripped)
     assert main(["--stack", "single-4090d"]) == 1
     out = capsys.readouterr().out.splitlines()
     violation = next(line for line in out if "gateway-auth-and-tls" in line)

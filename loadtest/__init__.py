@@ -1,0 +1,1 @@
+"""The load-test runner: vLLM's own benchmark client, judged against the stack's SLO."""

@@ -1,0 +1,46 @@
+"""The seeds' scenarios as example stack files (examples/): each plans cleanly and passes the
+review at its environment's strictness, chart objects included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.engine import PROJECT_ROOT
+from infra.plan import plan_stack
+from policies.review import review_stack
+
+EXAMPLES = sorted((PROJECT_ROOT / "examples").glob("Pulumi.*.yaml"))
+
+
+def _name(path: Path) -> str:
+    return path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+
+
+def test_the_three_seed_scenarios_are_there() -> None:
+    assert {_name(p) for p in EXAMPLES} == {"seed-7b-128k", "seed-05b-x8", "seed-7b-tp4-gpu"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=_name)
+def test_the_example_plans_and_passes_the_review(path: Path) -> None:
+    environment, violations, _ = review_stack(_name(path), path)
+    assert environment == "production"
+    assert not [v for v in violations if v.level == "mandatory"], violations
+
+
+def test_the_scenarios_get_what_the_seeds_ask_for() -> None:
+    def models(name: str) -> dict[str, dict[str, object]]:
+        path = PROJECT_ROOT / "examples" / f"Pulumi.{name}.yaml"
+        return dict(plan_stack(name, path).outputs["models"])
+
+    [long_context] = models("seed-7b-128k").values()
+    assert (long_context["tensorParallel"], long_context["replicas"]) == (2, 2)
+    assert long_context["maxModelLen"] == 131072
+    eight = models("seed-05b-x8")
+    assert sum(int(str(m["replicas"])) for m in eight.values()) == 8
+    assert {str(m["modelCache"]["claim"]) for m in eight.values()} == {  # type: ignore[index]
+        "qwen-05b-a-model-cache"
+    }
+    [tp4] = models("seed-7b-tp4-gpu").values()
+    assert (tp4["tensorParallel"], tp4["replicas"]) == (4, "1–2")
