@@ -9,12 +9,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import config as stack_config
+from infra.catalog.versions import IMAGES
 from infra.components.autoscaling import Autoscaling
 from infra.components.chat_ui import ChatUi
 from infra.components.cluster import GkeCluster
 from infra.components.declare import declare
 from infra.components.failover import Failover
-from infra.components.gateway import Gateway
+from infra.components.gateway import Gateway, GlobalLimitsArgs
 from infra.components.gpu_runtime import GpuRuntime
 from infra.components.images import Images
 from infra.components.loadtest import LoadTest
@@ -261,6 +262,7 @@ class Platform(pulumi.ComponentResource):
                 if failover and failover.dns01_account is not None
                 else None,
                 "chat_hostname": cfg.chat_ui.hostname if cfg.chat_ui.enabled else None,
+                "limits": self._limits() if cfg.gateway.limits == "global" else None,
             },
             self._child(*self.models.values()),
         )
@@ -278,6 +280,16 @@ class Platform(pulumi.ComponentResource):
         if cfg.load_test.enabled:
             self._load_test(gateway)
         return gateway
+
+    def _limits(self) -> GlobalLimitsArgs:
+        cfg = self._cfg
+        digest = cfg.images.redis_digest
+        image = IMAGES["redis"].ref + (f"@{digest}" if digest else "")
+        return {
+            "redis_image": image,
+            "persistent": cfg.environment == "production",
+            "password": stack_config.secret("redisPassword") if cfg.redis_password else None,
+        }
 
     def _load_test(self, gateway: Gateway) -> None:
         cfg = self._cfg

@@ -116,6 +116,16 @@ ENVOY_LISTENER_PATTERN = "https?-[0-9]+"
 ENVOY_CLASS_LABEL = "envoy_response_code_class"
 ENVOY_METRICS_PORT = 19001
 ENVOY_METRICS_PATH = "/stats/prometheus"
+# The AI Gateway's usage metrics (its ext_proc sidecar in every proxy pod, port aigw-admin,
+# /metrics): tokens per request as a histogram, labelled by model and token type, and by the
+# client the API key named (request header mapped to a metric label by the controller).
+AI_GATEWAY = {"token_usage": "gen_ai_client_token_usage"}
+AI_GATEWAY_METRICS_PORT = "aigw-admin"
+AI_GATEWAY_METRICS_PATH = "/metrics"
+AI_CLIENT_ATTRIBUTE = "llm.client"  # OpenTelemetry attribute; Prometheus label llm_client
+AI_CLIENT_LABEL = "llm_client"
+AI_MODEL_LABEL = "gen_ai_request_model"
+AI_TOKEN_TYPE_LABEL = "gen_ai_token_type"
 # Prometheus's own series for every scrape target.
 UP = "up"
 
@@ -134,5 +144,6 @@ KNOWN_SERIES: frozenset[str] = frozenset(
     | set(DCGM_PROFILING.values())
     | set(KUBE.values())
     | set(ENVOY.values())
+    | {f"{AI_GATEWAY['token_usage']}_{part}" for part in ("bucket", "sum", "count")}
     | {UP}
 )

@@ -22,6 +22,8 @@ IMAGES: dict[str, ImageRef] = {
     "vllm": ImageRef("docker.io/vllm/vllm-openai", f"v{VLLM_VERSION}"),
     # vLLM's CPU backend release image (x86_64), for clusters without GPUs (dev).
     "vllm-cpu": ImageRef("public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo", f"v{VLLM_VERSION}"),
+    # The gateway's global rate-limit counters (gateway.limits: global, no existing Redis).
+    "redis": ImageRef("docker.io/library/redis", "7.4.2-alpine"),
     # Base of our model-loader image (images/model-loader).
     "python": ImageRef("docker.io/library/python", "3.12.8-slim-bookworm"),
 }

@@ -27,17 +27,28 @@ from infra.manifests.gateway import (
     security_policy,
     traffic_policy,
 )
+from infra.manifests.observability.dashboards import dashboard_config_map, usage_dashboard
 from infra.manifests.observability.values import gateway_pod_monitor
+from infra.manifests.ratelimit import (
+    ratelimit_auth_secret,
+    redis_config,
+    redis_config_secret,
+    redis_network_policy,
+    redis_service,
+    redis_stateful_set,
+)
 from infra.manifests.tls import cert_manager_values, certificate, cluster_issuer, https_redirect
 from infra.manifests.topology import (
     AI_GATEWAY_NAMESPACE,
     CERT_MANAGER_NAMESPACE,
     EG_NAMESPACE,
     GATEWAY_NAMESPACE,
+    RATELIMIT_NAMESPACE,
 )
 from infra.planning.routing import PublicRoute
 
 API_KEY_LENGTH = 48
+REDIS_PASSWORD_LENGTH = 48
 
 
 def _key_of(client: str) -> Callable[[dict[str, Any]], str]:
@@ -58,6 +69,13 @@ class GatewayArgs(TypedDict):
     dns01: Dns01 | None  # Cloud DNS project and the identity cert-manager uses for it
     monitoring: pulumi.Resource | None  # the release installing the PodMonitor CRD, if any
     chat_hostname: str | None  # the chat UI's own listeners and certificate name, if served
+    limits: GlobalLimitsArgs | None  # gateway.limits: global (the Redis behind the counts)
+
+
+class GlobalLimitsArgs(TypedDict):
+    redis_image: str  # for the stack's own Redis (unused with gateway.redis.url)
+    persistent: bool  # the stack's own Redis keeps its counts on a volume (production)
+    password: pulumi.Output[str] | None  # an existing Redis's password (redisPassword)
 
 
 class Gateway(pulumi.ComponentResource):
@@ -76,12 +94,13 @@ class Gateway(pulumi.ComponentResource):
         ai_ns = declare(namespace(AI_GATEWAY_NAMESPACE, "restricted", "gateway"), child())
 
         # Envoy Gateway installs the Gateway API and its own CRDs; the AI Gateway hooks in.
+        auth = self._global_limits(cfg, args["limits"], eg_ns) if args["limits"] else []
         eg = helm_release(
             "envoy-gateway",
             CHARTS["envoy-gateway"],
             EG_NAMESPACE,
-            envoy_gateway_values(),
-            child(eg_ns),
+            envoy_gateway_values(cfg, bool(auth)),
+            child(eg_ns, *auth),
         )
         ai_crds = helm_release(
             "ai-gateway-crds", CHARTS["ai-gateway-crds"], AI_GATEWAY_NAMESPACE, {}, child(ai_ns)
@@ -144,6 +163,35 @@ class Gateway(pulumi.ComponentResource):
 
         self.endpoint = endpoint(cfg)
         if args["monitoring"] is not None:
-            # The gateway's own SLIs (every request, also those no vLLM pod saw).
+            # The gateway's own SLIs (every request, also those no vLLM pod saw), and usage
+            # per client and model as the AI Gateway counts it.
             declare(gateway_pod_monitor(), child(eg_ns, args["monitoring"]))
+            dashboard = dashboard_config_map("llm-platform-usage", usage_dashboard())
+            declare(dashboard, child(args["monitoring"]))
         self.register_outputs({"endpoint": self.endpoint})
+
+    def _global_limits(
+        self, cfg: GatewayConfig, limits: GlobalLimitsArgs, eg_ns: pulumi.Resource
+    ) -> list[pulumi.Resource]:
+        """The Redis the rate-limit service counts in (the stack's own unless an existing
+        one is named), and the Secret handing its password to the service."""
+        opts = pulumi.ResourceOptions(parent=self)
+        password = limits["password"]
+        if cfg.redis.url is None:
+            ns = declare(namespace(RATELIMIT_NAMESPACE, "restricted", "ratelimit"), opts)
+            own = random.RandomPassword(
+                "ratelimit-redis", length=REDIS_PASSWORD_LENGTH, special=False, opts=opts
+            ).result
+            persistent = limits["persistent"]
+            config = own.apply(lambda p: redis_config(p, persistent))
+            under_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+            conf = declare(redis_config_secret(config), under_ns)
+            declare(redis_service(), under_ns)
+            declare(redis_network_policy(), under_ns)
+            stateful = redis_stateful_set(cfg, limits["redis_image"], persistent)
+            declare(stateful, pulumi.ResourceOptions(parent=self, depends_on=[conf]))
+            password = own
+        if password is None:
+            return []
+        secret = ratelimit_auth_secret(password)
+        return [declare(secret, pulumi.ResourceOptions(parent=self, depends_on=[eg_ns]))]

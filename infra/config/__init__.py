@@ -30,9 +30,11 @@ from infra.config.gateway import (
     GatewayConfig,
     OutlierConfig,
     RateLimitConfig,
+    RedisConfig,
     RouteBackendConfig,
     RouteConfig,
     TlsConfig,
+    TokenLimitConfig,
 )
 from infra.config.images import Digest, ImagesConfig
 from infra.config.loadtest import LoadTestConfig
@@ -103,6 +105,7 @@ __all__ = [
     "Quantization",
     "RateLimitConfig",
     "ReceiverConfig",
+    "RedisConfig",
     "RepoId",
     "RopeScaling",
     "RouteBackendConfig",
@@ -114,6 +117,7 @@ __all__ = [
     "StackConfig",
     "SystemPoolConfig",
     "TlsConfig",
+    "TokenLimitConfig",
     "WebhookReceiver",
     "duration_seconds",
     "json_schema",

@@ -47,10 +47,34 @@ class RateLimitConfig(Section):
     unit: Literal["Second", "Minute", "Hour", "Day"] = "Minute"
 
 
+class TokenLimitConfig(Section):
+    """A budget of LLM tokens per client, as the AI Gateway counts them from the response's
+    usage (input = prompt, output = completion, total = both)."""
+
+    tokens: Literal["input", "output", "total"] = "total"
+    limit: int = Field(ge=1, le=UINT32_MAX, description="tokens per unit")
+    unit: Literal["Minute", "Hour", "Day"] = "Minute"
+
+
+class RedisConfig(Section):
+    url: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+:[0-9]{1,5}$")] | None = Field(
+        default=None,
+        description="an existing Redis (host:port; its password as the secret "
+        "`redisPassword`); None = the stack runs one for the limits",
+    )
+    storage_class: DnsSubdomain | None = Field(
+        default=None, description="the stack's Redis volume (production only); None = default"
+    )
+    size_gib: int = Field(default=2, ge=1, le=1024)
+
+
 class ApiClientConfig(Section):
     name: DnsLabel = Field(description="client id; its API key is generated unless apiKeys has it")
     rate_limit: RateLimitConfig | None = Field(
         default=None, description="this client's own limit; None = gateway.rateLimit"
+    )
+    token_limits: list[TokenLimitConfig] | None = Field(
+        default=None, description="this client's own token budgets; None = gateway.tokenLimits"
     )
     generation: int = Field(
         default=1, ge=1, le=INT32_MAX, description="bump to rotate a generated key"
@@ -87,6 +111,15 @@ class GatewayConfig(Section):
     rate_limit: RateLimitConfig = Field(
         default_factory=RateLimitConfig, description="per client (API key)"
     )
+    limits: Literal["local", "global"] = Field(
+        default="local",
+        description="local: each proxy replica counts on its own (N replicas allow N × the "
+        "limit); global: one count per client across replicas, in Redis",
+    )
+    token_limits: list[TokenLimitConfig] = Field(
+        default_factory=list, description="token budgets per client (limits: global)"
+    )
+    redis: RedisConfig = Field(default_factory=RedisConfig, description="for limits: global")
     session_header: Annotated[str, StringConstraints(pattern=HEADER_PATTERN)] = Field(
         default="x-session-id",
         description="requests with the same value go to the same replica (prefix-cache hits)",
@@ -201,6 +234,22 @@ def _check_routes(cfg: StackConfig) -> list[Problem]:
     return problems
 
 
+def _check_limits(cfg: StackConfig) -> list[Problem]:
+    gw = cfg.gateway
+    per_client = [i for i, c in enumerate(gw.clients) if c.token_limits]
+    return problems_if(
+        gw.limits == "local" and bool(gw.token_limits or per_client),
+        "gateway.limits",
+        "token budgets are counted from each response by the rate-limit service: set "
+        "limits: global (or remove tokenLimits)",
+    ) + problems_if(
+        gw.redis.url is None and cfg.redis_password is not None,
+        "redisPassword",
+        "the stack's own Redis gets a generated password: remove it, or set "
+        "gateway.redis.url to the Redis it belongs to",
+    )
+
+
 def _check_chat_ui(cfg: StackConfig) -> list[Problem]:
     chat, gw = cfg.chat_ui, cfg.gateway
     if not chat.enabled or chat.hostname is None:
@@ -226,4 +275,10 @@ def check_gateway(cfg: StackConfig) -> list[Problem]:
             "chatUi.enabled",
             "the chat UI talks to the gateway: enable gateway or disable chatUi",
         )
-    return _check_tls(cfg) + _check_clients(cfg) + _check_routes(cfg) + _check_chat_ui(cfg)
+    return (
+        _check_tls(cfg)
+        + _check_clients(cfg)
+        + _check_routes(cfg)
+        + _check_chat_ui(cfg)
+        + _check_limits(cfg)
+    )

@@ -35,6 +35,10 @@ class ImagesConfig(Section):
         description="the public vLLM CPU image's digest: what pods run without a build, "
         "the base of the built image with one",
     )
+    redis_digest: Digest | None = Field(
+        default=None,
+        description="the Redis image's digest (gateway.limits: global; production needs it)",
+    )
     python_digest: Digest | None = Field(
         default=None,
         description="the base of the built model-loader image (build only: without a "
@@ -54,6 +58,9 @@ def check_images(cfg: StackConfig) -> list[Problem]:
          "no model runs on a GPU in this stack: remove it (vllmCpuDigest pins the CPU image)"),
         ("vllmCpuDigest", images.vllm_cpu_digest is not None and "cpu" not in devices,
          "no model runs on CPU in this stack: remove it (vllmDigest pins the GPU image)"),
+        ("redisDigest", images.redis_digest is not None
+         and (cfg.gateway.limits != "global" or cfg.gateway.redis.url is not None),
+         "the stack runs no Redis (gateway.limits: global without gateway.redis.url does)"),
     ]  # fmt: skip
     problems = problems_if(
         images.build and images.registry is None,

@@ -45,6 +45,11 @@ class StackConfig(Section):
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
     load_test: LoadTestConfig = Field(default_factory=LoadTestConfig)
+    redis_password: str | None = Field(
+        default=None,
+        description="password of an existing Redis (gateway.redis.url); set it with "
+        "`pulumi config set --secret redisPassword`",
+    )
     hf_token: str | None = Field(
         default=None,
         description="Hugging Face token for gated models; set it with `pulumi config set "
@@ -58,6 +63,7 @@ SECRET_KEYS = {
     "hfToken": "pulumi config set --secret hfToken",
     "apiKeys": "pulumi config set --secret --path 'apiKeys.<client>' <key>",
     "alertingSecrets": "pulumi config set --secret --path 'alertingSecrets.<name>' <value>",
+    "redisPassword": "pulumi config set --secret redisPassword",
 }
 # Cross-field checks, each beside the section it checks, in the order problems are listed.
 CHECKS = (

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.catalog.metrics import AI_CLIENT_ATTRIBUTE
 from infra.catalog.versions import ENVOY_GATEWAY_IMAGE
 from infra.catalog.vllm import SERVER_PORT
-from infra.config import GatewayConfig, RateLimitConfig
+from infra.config import GatewayConfig
 from infra.manifests.common import HELPER_RESOURCES, Manifest, labels, opaque_secret
 from infra.manifests.model_server import pod_service_name
+from infra.manifests.ratelimit import envoy_gateway_rate_limit, llm_request_costs, rate_limit_spec
 from infra.manifests.topology import (
     AI_GATEWAY_EXTENSION,
     AI_GATEWAY_EXTENSION_PORT,
     API_KEYS_SECRET,
     CHAT_HTTP_LISTENER,
     CHAT_LISTENER,
+    CLIENT_HEADER,
     EG_NAMESPACE,
     GATEWAY,
     GATEWAY_CLASS,
@@ -32,7 +35,6 @@ from infra.planning.routing import PublicRoute
 
 # The AI Gateway controller's extension server, which Envoy Gateway calls while translating.
 MODEL_HEADER = "x-ai-eg-model"  # where the AI Gateway puts the request's `model`
-CLIENT_HEADER = "x-llm-client"  # the authenticated client id, for per-client limits
 GATEWAY_API = "gateway.networking.k8s.io"
 EG_API = "gateway.envoyproxy.io"
 # Retry only failures that happened before vLLM saw the request: a completion is not
@@ -70,8 +72,19 @@ def endpoint(gw: GatewayConfig) -> str:
 # --------------------------------------------------------------------------- Helm values
 
 
-def envoy_gateway_values() -> Manifest:
-    """Envoy Gateway with the AI Gateway's extension server hooked in (its install guide)."""
+def envoy_gateway_values(gw: GatewayConfig, redis_password: bool = False) -> Manifest:
+    """Envoy Gateway with the AI Gateway's extension server hooked in (its install guide),
+    and its rate-limit service on Redis when the limits are global."""
+    values = _envoy_gateway_base()
+    if gw.limits == "global":
+        limits = envoy_gateway_rate_limit(gw, redis_password)
+        config = values["config"]["envoyGateway"]
+        config["rateLimit"] = limits["rateLimit"]
+        config["provider"]["kubernetes"].update(limits["provider"]["kubernetes"])
+    return values
+
+
+def _envoy_gateway_base() -> Manifest:
     return {
         "config": {
             "envoyGateway": {
@@ -107,7 +120,13 @@ def envoy_gateway_values() -> Manifest:
 
 
 def ai_gateway_values() -> Manifest:
-    return {"controller": {"resources": CONTROLLER_RESOURCES}}
+    """The controller; its usage metrics carry the client the API key named."""
+    return {
+        "controller": {
+            "resources": CONTROLLER_RESOURCES,
+            "metricsRequestHeaderAttributes": f"{CLIENT_HEADER}:{AI_CLIENT_ATTRIBUTE}",
+        }
+    }
 
 
 # --------------------------------------------------------------------------- Gateway
@@ -247,6 +266,9 @@ def ai_gateway_route(gw: GatewayConfig, routes: list[PublicRoute]) -> Manifest:
     }
     if gw.hostname:
         spec["hostnames"] = [gw.hostname]
+    costs = llm_request_costs(gw)
+    if costs:
+        spec["llmRequestCosts"] = costs
     return {
         "apiVersion": "aigateway.envoyproxy.io/v1beta1",
         "kind": "AIGatewayRoute",
@@ -282,38 +304,6 @@ def security_policy(gw: GatewayConfig) -> Manifest:
     }
 
 
-def _limit(limit: RateLimitConfig) -> Manifest:
-    return {"requests": limit.requests, "unit": limit.unit}
-
-
-def rate_limit_rules(gw: GatewayConfig) -> list[Manifest]:
-    """Every client gets the default limit on its own bucket, except clients with their own."""
-    own = {c.name: c.rate_limit for c in gw.clients if c.rate_limit is not None}
-    default: Manifest = {
-        "clientSelectors": [
-            {
-                "headers": [
-                    {"name": CLIENT_HEADER, "type": "Distinct"},
-                    *(
-                        {"name": CLIENT_HEADER, "type": "Exact", "value": name, "invert": True}
-                        for name in sorted(own)
-                    ),
-                ]
-            }
-        ],
-        "limit": _limit(gw.rate_limit),
-    }
-    return [default] + [
-        {
-            "clientSelectors": [
-                {"headers": [{"name": CLIENT_HEADER, "type": "Exact", "value": name}]}
-            ],
-            "limit": _limit(limit),
-        }
-        for name, limit in sorted(own.items())
-    ]
-
-
 def traffic_policy(gw: GatewayConfig) -> Manifest:
     outlier = gw.outlier_detection
     return {
@@ -322,7 +312,7 @@ def traffic_policy(gw: GatewayConfig) -> Manifest:
         "metadata": gateway_meta("serving", "traffic"),
         "spec": {
             "targetRefs": _client_listener(gw),
-            "rateLimit": {"local": {"rules": rate_limit_rules(gw)}},
+            "rateLimit": rate_limit_spec(gw),
             # A conversation keeps its replica, so its prefix stays in that KV cache.
             "loadBalancer": {
                 "type": "ConsistentHash",

@@ -16,6 +16,7 @@ EG_NAMESPACE: Final = "envoy-gateway-system"  # Envoy Gateway's controller and t
 AI_GATEWAY_NAMESPACE: Final = "envoy-ai-gateway-system"
 CERT_MANAGER_NAMESPACE: Final = "cert-manager"
 LOADTEST_NAMESPACE: Final = "llm-loadtest"
+RATELIMIT_NAMESPACE: Final = "llm-ratelimit"  # the Redis behind global limits
 # Namespaces the platform itself owns: a model may not be deployed into one of them.
 PLATFORM_NAMESPACES: Final = frozenset(
     {
@@ -29,6 +30,7 @@ PLATFORM_NAMESPACES: Final = frozenset(
         AI_GATEWAY_NAMESPACE,
         CERT_MANAGER_NAMESPACE,
         LOADTEST_NAMESPACE,
+        RATELIMIT_NAMESPACE,
     }
 )
 
@@ -70,6 +72,7 @@ AI_GATEWAY_EXTENSION_PORT: Final = 1063
 API_KEYS_SECRET: Final = "llm-api-keys"
 TLS_SECRET: Final = "llm-gateway-tls"
 ISSUER: Final = "llm-platform"
+CLIENT_HEADER: Final = "x-llm-client"  # the authenticated client id (per-client limits, usage)
 CHAT_CLIENT: Final = "chat-ui"  # the chat UI's gateway client id
 CHAT_KEY_SECRET: Final = "chat-ui-api-key"
 LOADTEST_CLIENT: Final = "loadtest"  # the load test's gateway client id
@@ -94,6 +97,8 @@ LOADER_SERVICE_ACCOUNT: Final = "model-loader"
 NS_LABEL: Final = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace
 ENVOY_PODS: Final = {"app.kubernetes.io/name": "envoy"}  # Envoy Gateway's proxy pods
 PROMETHEUS_PODS: Final = {"app.kubernetes.io/name": "prometheus"}
+# Envoy Gateway's rate-limit service (Deployment envoy-ratelimit in its namespace).
+RATELIMIT_PODS: Final = {"app.kubernetes.io/component": "ratelimit"}
 DNS_PODS: Final = {"k8s-app": "kube-dns"}  # CoreDNS keeps the kube-dns label
 
 

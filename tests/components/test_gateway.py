@@ -7,7 +7,8 @@ import pytest
 
 from infra.config import ConfigError
 from infra.engine import RunResult
-from infra.manifests.gateway import CLIENT_HEADER, MODEL_HEADER
+from infra.manifests.gateway import MODEL_HEADER
+from infra.manifests.topology import CLIENT_HEADER
 from infra.plan import manifest_of, plan_stack
 from tests.builders import cpu_laptop, gpu_box, rendered, write_stack_file
 from tests.helpers import STACKS, fixed_replicas, planned, pod_spec

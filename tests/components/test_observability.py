@@ -104,6 +104,7 @@ def test_grafana_uses_a_generated_secret_password_and_loads_dashboards() -> None
     assert {b.name for b in boards} == {
         "monitoring/llm-platform-vllm",
         "monitoring/llm-platform-gpu",
+        "monitoring/llm-platform-usage",  # the gateway's: usage per client and model
     }
 
 

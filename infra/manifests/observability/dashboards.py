@@ -8,6 +8,10 @@ from collections.abc import Iterable
 
 from infra.catalog.gpus import GpuSpec
 from infra.catalog.metrics import (
+    AI_CLIENT_LABEL,
+    AI_GATEWAY,
+    AI_MODEL_LABEL,
+    AI_TOKEN_TYPE_LABEL,
     DCGM_BASE,
     DCGM_GPU_LABEL,
     DCGM_HOST_LABEL,
@@ -201,6 +205,37 @@ def gpu_dashboard(gpus: Iterable[GpuSpec]) -> Manifest:
             )
         )
     return _dashboard("llm-platform-gpu", "LLM platform / GPUs", [("GPUs", panels)])
+
+
+def usage_dashboard() -> Manifest:
+    """Usage per client (the API key's name) and model, as the AI Gateway counted it."""
+    usage = AI_GATEWAY["token_usage"]
+    client, model, kind = AI_CLIENT_LABEL, AI_MODEL_LABEL, AI_TOKEN_TYPE_LABEL
+    requests = f'{usage}_count{{{kind}="input"}}'  # one input count per request
+
+    def legend(*names: str) -> str:
+        return " ".join(f"{{{{{n}}}}}" for n in names)
+
+    panels = [
+        _panel(
+            "Tokens per client (per second)",
+            [(f"sum by ({client}, {kind}) (rate({usage}_sum[5m]))", legend(client, kind))],
+        ),
+        _panel(
+            "Tokens per model (per second)",
+            [(f"sum by ({model}, {kind}) (rate({usage}_sum[5m]))", legend(model, kind))],
+        ),
+        _panel(
+            "Requests per client and model",
+            [(f"sum by ({client}, {model}) (rate({requests}[5m]))", legend(client, model))],
+            "reqps",
+        ),
+        _panel(
+            "Tokens per client, last 24 h",
+            [(f"sum by ({client}) (increase({usage}_sum[1d]))", legend(client))],
+        ),
+    ]
+    return _dashboard("llm-platform-usage", "LLM platform / usage per client", [("Usage", panels)])
 
 
 def dashboard_config_map(name: str, dashboard: Manifest) -> Manifest:

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 
 from infra.catalog.gpus import GpuSpec
 from infra.catalog.metrics import (
+    AI_GATEWAY_METRICS_PATH,
+    AI_GATEWAY_METRICS_PORT,
     DCGM_CSV,
     ENVOY_METRICS_PATH,
     ENVOY_METRICS_PORT,
@@ -245,6 +247,10 @@ def gateway_pod_monitor() -> Manifest:
         },
         "spec": {
             "selector": {"matchLabels": dict(ENVOY_PODS)},
-            "podMetricsEndpoints": [{"portNumber": ENVOY_METRICS_PORT, "path": ENVOY_METRICS_PATH}],
+            "podMetricsEndpoints": [
+                {"portNumber": ENVOY_METRICS_PORT, "path": ENVOY_METRICS_PATH},
+                # The AI Gateway's sidecar: tokens and requests per client and model.
+                {"port": AI_GATEWAY_METRICS_PORT, "path": AI_GATEWAY_METRICS_PATH},
+            ],
         },
     }
