@@ -20,6 +20,7 @@ from infra.manifests.topology import (
 )
 from infra.planning.budgets import budgets, startup_parts
 from infra.planning.capacity import PlatformPlan, ServingPlan
+from infra.planning.plans import PoolPlan
 
 if TYPE_CHECKING:
     from infra.composition import Platform
@@ -84,10 +85,29 @@ POOL_COLUMNS = [
     ("slices/GPU", "timeSlices"),
     ("used", "used"),
     ("placement", "placement"),
+    ("failure domains", "failureDomains"),
 ]
 
 
-def pool_summary(plan: PlatformPlan) -> dict[str, dict[str, Any]]:
+def _failure_domains(p: PoolPlan, dr: bool) -> str:
+    """What losing one rack, room or zone does to the pool, said plainly."""
+    if p.pool.cloud:
+        zones = sorted({n.split("/")[0] for n in p.nodes})
+    else:
+        zones = sorted(set(p.pool.node_zones.values()))
+    if len(zones) > 1:
+        return f"{len(zones)} zones ({', '.join(zones)}): spread, zone loss checked"
+    if dr:
+        fallback = "the DR pair is its redundancy"
+    elif len(p.nodes) == 1:
+        fallback = "add nodes in other racks or rooms (nodeZones), or a DR site"
+    else:
+        fallback = "give its nodes their racks or rooms (nodeZones), or add a DR site"
+    single = "one node" if len(p.nodes) == 1 else "one zone"
+    return f"{single}: no zone redundancy ({fallback})"
+
+
+def pool_summary(plan: PlatformPlan, dr: bool = False) -> dict[str, dict[str, Any]]:
     return {
         name: {
             "gpu": p.pool.gpu,
@@ -96,6 +116,7 @@ def pool_summary(plan: PlatformPlan) -> dict[str, dict[str, Any]]:
             "timeSlices": p.time_slices,
             "used": f"{p.used_slots}/{p.slots}",
             "placement": "; ".join(f"{n}: {', '.join(r) or '-'}" for n, r in p.placement.items()),
+            "failureDomains": _failure_domains(p, dr),
         }
         for name, p in plan.pools.items()
     }
@@ -130,7 +151,7 @@ def export_outputs(config: StackConfig, plan: PlatformPlan, platform: Platform) 
     """The stack outputs the README documents (keys in topology.Outputs)."""
     pulumi.export(Outputs.ENVIRONMENT, config.environment)
     pulumi.export(Outputs.MODELS, {m.model.name: capacity_summary(m) for m in plan.models})
-    pulumi.export(Outputs.GPU_POOLS, pool_summary(plan))
+    pulumi.export(Outputs.GPU_POOLS, pool_summary(plan, dr=config.dr is not None))
     alerting = config.observability.alerting
     if config.observability.enabled:
         pulumi.export(Outputs.ALERTING, {"page": alerting.page, "ticket": alerting.ticket})

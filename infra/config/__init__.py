@@ -20,7 +20,13 @@ from infra.config.base import (
     RepoId,
     duration_seconds,
 )
-from infra.config.cluster import ClusterConfig, NodePoolConfig, SystemPoolConfig, pool_zones
+from infra.config.cluster import (
+    ClusterConfig,
+    NodePoolConfig,
+    SystemPoolConfig,
+    failure_domains,
+    pool_zones,
+)
 from infra.config.dr import DnsConfig, DrConfig
 from infra.config.errors import ConfigError, stack_file
 from infra.config.gateway import (
@@ -120,6 +126,7 @@ __all__ = [
     "TokenLimitConfig",
     "WebhookReceiver",
     "duration_seconds",
+    "failure_domains",
     "json_schema",
     "load",
     "parse",

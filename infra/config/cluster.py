@@ -89,6 +89,12 @@ class NodePoolConfig(Section):
     zones: list[Zone] = Field(
         default_factory=list, description="gke: zones of this pool; empty = all cluster zones"
     )
+    node_zones: dict[DnsSubdomain, DnsLabel] = Field(
+        default_factory=dict,
+        description="existing: each node's failure domain (rack, room, power feed), set as "
+        "topology.kubernetes.io/zone; nodes in several zones get the zone spread and "
+        "zone-loss check GKE pools get",
+    )
     machine_type: str | None = Field(default=None, description="gke: e.g. g2-standard-8")
     min_nodes: int = Field(default=0, ge=0, le=100, description="gke: per zone")
     max_nodes: int | None = Field(default=None, ge=1, le=100, description="gke: per zone")
@@ -116,6 +122,15 @@ class NodePoolConfig(Section):
 def pool_zones(cluster: ClusterConfig, pool: NodePoolConfig) -> list[str]:
     """A cloud pool's zones: its own, or the cluster's."""
     return pool.zones or cluster.zones
+
+
+def failure_domains(cluster: ClusterConfig, pool: NodePoolConfig) -> list[str]:
+    """The zones a pool's replicas spread over: a cloud pool's, or the distinct zones of an
+    on-prem pool's nodes (empty when they are all in one, or none is given)."""
+    if pool.cloud:
+        return pool_zones(cluster, pool)
+    zones = sorted(set(pool.node_zones.values()))
+    return zones if len(zones) > 1 else []
 
 
 # --------------------------------------------------------------------------- checks
@@ -173,13 +188,33 @@ def _check_gke_pool(c: ClusterConfig, pool: NodePoolConfig, at: str) -> list[Pro
     return problems
 
 
-def _check_existing_pool(pool: NodePoolConfig, at: str) -> list[Problem]:
+def _check_node_zones(pool: NodePoolConfig, at: str) -> list[Problem]:
+    """Every node or none: the zone spread ignores nodes without the label."""
+    if not pool.node_zones:
+        return []
+    unknown = sorted(set(pool.node_zones) - set(pool.nodes))
+    missing = [n for n in pool.nodes if n not in pool.node_zones]
     return problems_if(
-        not pool.nodes, f"{at}.nodes", "name the existing nodes of this pool"
+        bool(unknown),
+        f"{at}.nodeZones",
+        f"{', '.join(unknown)} not in this pool's nodes ({', '.join(pool.nodes)})",
     ) + problems_if(
-        pool.cloud,
-        at,
-        "zones, machineType, minNodes and maxNodes are for GKE pools (cluster.provider: gke)",
+        bool(missing),
+        f"{at}.nodeZones",
+        f"give every node of the pool a zone (missing: {', '.join(missing)}): a spread over "
+        "zones cannot place replicas on nodes without one",
+    )
+
+
+def _check_existing_pool(pool: NodePoolConfig, at: str) -> list[Problem]:
+    return (
+        problems_if(not pool.nodes, f"{at}.nodes", "name the existing nodes of this pool")
+        + problems_if(
+            pool.cloud,
+            at,
+            "zones, machineType, minNodes and maxNodes are for GKE pools (cluster.provider: gke)",
+        )
+        + _check_node_zones(pool, at)
     )
 
 

@@ -32,14 +32,21 @@ def tolerations(pool: NodePoolConfig) -> list[Manifest]:
     return [{"key": POOL_TAINT, "operator": "Equal", "value": pool.name, "effect": "NoSchedule"}]
 
 
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
 def node_patch(node: str, pool: NodePoolConfig, time_slices: int) -> Manifest:
-    """A server-side apply patch of one Node: only the fields we own."""
+    """A server-side apply patch of one Node: only the fields we own (its zone too, where
+    the pool gives its nodes failure domains)."""
+    node_labels = pool_labels(pool, time_slices)
+    if node in pool.node_zones:
+        node_labels[ZONE_LABEL] = pool.node_zones[node]
     return {
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": {
             "name": node,
-            "labels": pool_labels(pool, time_slices),
+            "labels": node_labels,
             # Take over the labels even if a person set them with kubectl before.
             "annotations": {"pulumi.com/patchForce": "true"},
         },

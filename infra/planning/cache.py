@@ -54,7 +54,7 @@ def _nodes(cfg: StackConfig, plan: ServingPlan) -> int:
 def _layout(cfg: StackConfig, plan: ServingPlan) -> CacheLayout:
     name, size = plan.model.name, plan.cache_size_gib
     storage = plan.model.cache.storage_class or "the cluster default"
-    if plan.zones:
+    if plan.pool is not None and plan.pool.cloud:
         why = "the pool spans zones: a disk per pod (a zonal disk cannot follow a replica)"
         return CacheLayout(True, RWO, name, size, why)
     if plan.max_replicas == 1 or _nodes(cfg, plan) == 1:

@@ -21,7 +21,7 @@ from infra.config import (
     NodePoolConfig,
     Problem,
     StackConfig,
-    pool_zones,
+    failure_domains,
 )
 from infra.planning.autoscaling import resolve_scaling
 from infra.planning.cache import cache_layouts
@@ -379,7 +379,7 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
             scaling=scaling.get(p.model.name),
             standby_replicas=standby,
             ttft_buckets=buckets,
-            zones=tuple(pool_zones(cfg.cluster, p.pool)) if p.pool and p.pool.cloud else (),
+            zones=tuple(failure_domains(cfg.cluster, p.pool)) if p.pool else (),
         )
         for p in plans
     ]
