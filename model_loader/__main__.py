@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from model_loader.loader import LoadError, load, model_dir
-from model_loader.sources import GcsSource, SourceError, source_for
+from model_loader.sources import SourceError, mirror_for, source_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,13 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         target = model_dir(args.cache, args.model, args.revision)
         plan = load(source, target, log)
         if args.mirror_to:
-            mirror = GcsSource(args.mirror_to)
+            mirror = mirror_for(args.mirror_to)
             present = {f.path: f.size for f in mirror.list_files()}
             for f in plan.wanted:
                 if present.get(f.path) != f.size:
-                    path = target / f.path
-                    with path.open("rb") as data:
-                        mirror.upload(f.path, iter(lambda: data.read(1 << 23), b""), f.size)
+                    mirror.upload_file(f.path, target / f.path)
             log.append(f"mirrored {len(plan.wanted)} files to {args.mirror_to}")
     except (LoadError, SourceError) as exc:
         for line in log:

@@ -1,16 +1,23 @@
-"""Where weights come from: the Hugging Face Hub, or a GCS bucket holding a snapshot."""
+"""Where weights come from: the Hugging Face Hub, or a snapshot in a GCS bucket or in any
+S3-compatible store (AWS, MinIO, Ceph RGW). Hub and GCS use the standard library only (the
+loader also runs from a ConfigMap on the vLLM image); S3 uses boto3, which the model-loader
+image installs."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 CHUNK = 8 * 1024 * 1024
 TIMEOUT_SECONDS = 60
@@ -165,10 +172,111 @@ class GcsSource:
         )
         _read_json(request)
 
+    def upload_file(self, path: str, local: Path) -> None:
+        with local.open("rb") as data:
+            self.upload(path, iter(lambda: data.read(CHUNK), b""), local.stat().st_size)
+
+
+class S3Source:
+    """A snapshot under s3://bucket/prefix/ on any S3 API. The endpoint and credentials come
+    from the standard AWS environment (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, …). Each
+    object carries the sha256 of its content as metadata (the mirror writes it), so a
+    replica verifies what it loads as it does from the Hub."""
+
+    def __init__(self, url: str) -> None:
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise SourceError(f"{url}: expected s3://BUCKET/PREFIX")
+        self.bucket, self.prefix = parsed.netloc, parsed.path.strip("/") + "/"
+        self.description = url
+        try:
+            import boto3  # noqa: PLC0415 (only S3 sources need it)
+            from botocore.config import Config  # noqa: PLC0415
+        except ImportError:
+            raise SourceError(
+                f"{url}: S3 sources need boto3: run the model-loader image (images.build)"
+            ) from None
+        retries = Config(retries={"max_attempts": 5, "mode": "standard"})
+        self.client = boto3.client("s3", config=retries)
+
+    def _call(self, what: str, call: Callable[[], T]) -> T:
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        try:
+            return call()
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise SourceError(f"{what}: {error.get('Code')} {error.get('Message', '')}") from None
+        except BotoCoreError as exc:
+            raise SourceError(f"{what}: {exc}") from None
+
+    def list_files(self) -> list[RemoteFile]:
+        where = f"s3://{self.bucket}/{self.prefix}"
+        pages = self._call(
+            where,
+            lambda: list(
+                self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=self.prefix
+                )
+            ),
+        )
+        files = []
+        for page in pages:
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                head = self._head(key)
+                sha256 = head.get("Metadata", {}).get("sha256")
+                files.append(RemoteFile(key[len(self.prefix) :], int(item["Size"]), sha256))
+        return files
+
+    def _head(self, key: str) -> dict[str, Any]:
+        def head() -> dict[str, Any]:
+            return dict(self.client.head_object(Bucket=self.bucket, Key=key))
+
+        return self._call(f"s3://{self.bucket}/{key}", head)
+
+    def open(self, path: str) -> Iterator[bytes]:
+        key = self.prefix + path
+        where = f"s3://{self.bucket}/{key}"
+        body = self._call(
+            where, lambda: self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        )
+        chunks = body.iter_chunks(CHUNK)
+        while True:
+            chunk = self._call(where, lambda: next(chunks, b""))
+            if not chunk:
+                return
+            yield chunk
+
+    def upload_file(self, path: str, local: Path) -> None:
+        """Write one object with its sha256 (the snapshot job mirrors the Hub into S3)."""
+        digest = hashlib.sha256()
+        with local.open("rb") as data:
+            for chunk in iter(lambda: data.read(CHUNK), b""):
+                digest.update(chunk)
+        key = self.prefix + path
+        extra = {"Metadata": {"sha256": digest.hexdigest()}}
+        self._call(
+            f"s3://{self.bucket}/{key}",
+            lambda: self.client.upload_file(str(local), self.bucket, key, ExtraArgs=extra),
+        )
+
+
+def mirror_for(url: str) -> GcsSource | S3Source:
+    if url.startswith("gs://"):
+        return GcsSource(url)
+    if url.startswith("s3://"):
+        return S3Source(url)
+    raise SourceError(
+        f"{url}: unknown snapshot store; use gs://BUCKET/PREFIX or s3://BUCKET/PREFIX"
+    )
+
 
 def source_for(url: str | None, repo: str, revision: str, token: str | None) -> Source:
     if url is None or url in ("", "hub"):
         return HubSource(repo, revision, token)
-    if url.startswith("gs://"):
-        return GcsSource(url)
-    raise SourceError(f"{url}: unknown model source; use 'hub' or gs://BUCKET/PREFIX")
+    if url.startswith(("gs://", "s3://")):
+        return mirror_for(url)
+    raise SourceError(
+        f"{url}: unknown model source; use 'hub', gs://BUCKET/PREFIX or s3://BUCKET/PREFIX"
+    )

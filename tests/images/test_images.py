@@ -153,3 +153,14 @@ def test_cpu_stack_builds_the_cpu_variant_with_a_pinned_digest(tmp_path: Path) -
     assert container(one(result, "apps/v1:Deployment"))["image"].startswith(
         "registry.example.com/llm/vllm-cpu@sha256:"
     )
+
+
+def test_the_loader_image_pins_the_boto3_the_s3_tests_run_with() -> None:
+    """S3 snapshots are loaded with boto3 in the loader image; the tests judge that version."""
+    args = dict(
+        a.split("=", 1)
+        for a in instructions(parse(PROJECT_ROOT / "images/model-loader/Dockerfile"), "ARG")
+        if "=" in a
+    )
+    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text()
+    assert f'"boto3=={args["BOTO3_VERSION"]}"' in pyproject
