@@ -81,15 +81,20 @@ dev-down:  ## remove the dev stack and its kind cluster
 	bash scripts/dev.sh down
 
 OTHER = $(if $(filter primary,$(TO)),secondary,primary)
+# The pair: PAIR=dr (GKE regions dr-primary/dr-secondary) or PAIR=site (on-prem site-a/site-b).
+PAIR ?= dr
+PAIR_STACKS = $(if $(filter site,$(PAIR)),site-a site-b,dr-primary dr-secondary)
+SIDE_primary = $(word 1,$(PAIR_STACKS))
+SIDE_secondary = $(word 2,$(PAIR_STACKS))
 
-failover: setup  ## move traffic to TO=secondary|primary (both DR stacks; see the README runbook)
-	@case "$(TO)" in primary|secondary) ;; *) echo "usage: make failover TO=secondary|primary"; exit 2;; esac
+failover: setup  ## move traffic to TO=secondary|primary (PAIR=dr|site; see the README runbooks)
+	@case "$(TO)" in primary|secondary) ;; *) echo "usage: make failover TO=secondary|primary [PAIR=dr|site]"; exit 2;; esac
+	@case "$(PAIR)" in dr|site) ;; *) echo "usage: PAIR=dr (GKE regions) or PAIR=site (on-prem sites)"; exit 2;; esac
 	@command -v pulumi >/dev/null || { echo "pulumi CLI not found: https://www.pulumi.com/docs/install/"; exit 127; }
-	$(BIN)/python -m infra.failover_switch --to $(TO)
-	$(BIN)/python -m infra.plan --stack dr-primary --out out/dr-primary > /dev/null
-	$(BIN)/python -m infra.plan --stack dr-secondary --out out/dr-secondary > /dev/null
-	pulumi up --stack dr-$(TO) --yes
-	pulumi up --stack dr-$(OTHER) --yes || echo "dr-$(OTHER) did not update (region down?): run 'pulumi up --stack dr-$(OTHER)' once it is reachable"
+	$(BIN)/python -m infra.failover_switch --to $(TO) --pair $(PAIR)
+	$(foreach s,$(PAIR_STACKS),$(BIN)/python -m infra.plan --stack $(s) --out out/$(s) > /dev/null;)
+	pulumi up --stack $(SIDE_$(TO)) --yes
+	pulumi up --stack $(SIDE_$(OTHER)) --yes || echo "$(SIDE_$(OTHER)) did not update (site or region down?): run 'pulumi up --stack $(SIDE_$(OTHER))' once it is reachable"
 
 loadtest: setup  ## run the stack's load test (loadTest.enabled, after pulumi up): make loadtest STACK=…
 	$(BIN)/python -m infra.loadtest_start --stack $(STACK)

@@ -23,12 +23,12 @@ from infra.components.model_server import ModelServer
 from infra.components.network import NetworkPolicies
 from infra.components.node_pools import gpu_node_pool
 from infra.components.observability import Observability
+from infra.components.site_failover import SiteFailover
 from infra.config import ImagesConfig, StackConfig
 from infra.manifests.common import namespace
 from infra.manifests.model_server import PodImages, hf_token_secret, public_image
 from infra.manifests.topology import (
     CHAT_CLIENT,
-    LOADER_SERVICE_ACCOUNT,
     LOADTEST_CLIENT,
 )
 from infra.planning.capacity import PlatformPlan
@@ -58,6 +58,7 @@ class Platform(pulumi.ComponentResource):
         super().__init__("llm-platform:platform:Platform", name, None, opts)
         cfg, plan = args["config"], args["plan"]
         self._cfg, self._plan = cfg, plan
+        self._dns_credentials: pulumi.Output[str] | None = None  # on-prem DR only
         self._cluster_and_provider()
         gpu_ready, gpu_runtime = self._gpu_pools()
         namespaces = self._serving_namespaces()
@@ -156,31 +157,64 @@ class Platform(pulumi.ComponentResource):
         secondary = cfg.dr is not None and cfg.dr.role == "secondary"
         built = None if secondary else self._build(cfg, plan, self._child)
         images = self._pod_images(plan, built.digests if built else None, cfg.images)
-        self.failover: Failover | None = None
+        self.failover: Failover | SiteFailover | None = None
         if cfg.dr is None:
             return images
-        assert cfg.cluster.project and cfg.cluster.region  # validated by config
-        self.failover = Failover(
-            "failover",
-            {
-                "dr": cfg.dr,
-                "project": cfg.cluster.project,
-                "region": cfg.cluster.region,
-                "stack": pulumi.get_stack(),
-                "dns01": cfg.gateway.tls.solver == "dns01CloudDns",
-                "images_build": cfg.images.build,
-                "models": plan.models,
-                "namespaces": namespaces,
-                "images": images,
-                "digests": built.digests if built else {},
-            },
-            self._child(),
-        )
+        digests = built.digests if built else {}
+        if cfg.cluster.provider == "existing":
+            self.failover = self._site_failover(namespaces, images, digests)
+        else:
+            assert cfg.cluster.project and cfg.cluster.region  # validated by config
+            self.failover = Failover(
+                "failover",
+                {
+                    "dr": cfg.dr,
+                    "project": cfg.cluster.project,
+                    "region": cfg.cluster.region,
+                    "stack": pulumi.get_stack(),
+                    "dns01": cfg.gateway.tls.solver == "dns01CloudDns",
+                    "images_build": cfg.images.build,
+                    "models": plan.models,
+                    "namespaces": namespaces,
+                    "images": images,
+                    "digests": digests,
+                },
+                self._child(),
+            )
         if secondary and cfg.images.build:
             # The primary's digests: both sides serve identical bits.
             primary_images = {k: self.failover.image(k) for k in image_keys(plan)}
             images = self._pod_images(plan, primary_images, cfg.images)
         return images
+
+    def _site_failover(
+        self,
+        namespaces: dict[str, list[pulumi.Resource]],
+        images: dict[str, PodImages],
+        digests: dict[str, pulumi.Output[str]],
+    ) -> SiteFailover:
+        """On-prem sites: S3 snapshots, DNS through external-dns (secrets from config)."""
+        cfg = self._cfg
+        assert cfg.dr is not None
+        keys = stack_config.secret_object("snapshotCredentials", cfg.snapshot_credentials)
+        dns = stack_config.secret("dnsCredentials")
+        assert keys is not None and dns is not None  # validated by config
+        self._dns_credentials = dns
+        return SiteFailover(
+            "site-failover",
+            {
+                "dr": cfg.dr,
+                "stack": pulumi.get_stack(),
+                "images_build": cfg.images.build,
+                "models": self._plan.models,
+                "namespaces": namespaces,
+                "images": images,
+                "digests": digests,
+                "snapshot_keys": keys,
+                "dns_credentials": dns,
+            },
+            self._child(),
+        )
 
     def _models(
         self,
@@ -195,9 +229,11 @@ class Platform(pulumi.ComponentResource):
             deps = namespaces[m.namespace] + (gpu_ready if serving.gpu is not None else [])
             source: Any = "hub"
             account = None
+            loader_env: list[dict[str, Any]] = []
             if self.failover is not None:
                 source = self.failover.model_source(serving)
-                account = LOADER_SERVICE_ACCOUNT
+                account = self.failover.loader_service_account
+                loader_env = self.failover.loader_env
                 deps += self.failover.waits[m.name] + self.failover.service_accounts
             self.models[m.name] = ModelServer(
                 m.name,
@@ -208,6 +244,7 @@ class Platform(pulumi.ComponentResource):
                     "images": images.get(m.name),
                     "model_source": source,
                     "service_account": account,
+                    "loader_env": loader_env,
                 },
                 self._child(*deps),
             )
@@ -263,6 +300,8 @@ class Platform(pulumi.ComponentResource):
                 else None,
                 "chat_hostname": cfg.chat_ui.hostname if cfg.chat_ui.enabled else None,
                 "limits": self._limits() if cfg.gateway.limits == "global" else None,
+                "dns": cfg.dr.dns if cfg.dr is not None else None,
+                "dns_credentials": self._dns_credentials,
             },
             self._child(*self.models.values()),
         )

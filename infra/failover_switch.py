@@ -11,7 +11,9 @@ from pathlib import Path
 from infra.config import PROJECT, STACK_CONFIG_DIR
 from infra.engine import PROJECT_ROOT
 
-DR_STACKS = ("dr-primary", "dr-secondary")
+# The pairs `make failover PAIR=…` switches: the GKE regions, and the on-prem sites.
+PAIRS = {"dr": ("dr-primary", "dr-secondary"), "site": ("site-a", "site-b")}
+DR_STACKS = PAIRS["dr"]
 _ACTIVE = re.compile(r"(\bactive:\s*)(primary|secondary)\b")
 
 
@@ -49,10 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m infra.failover_switch", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--to", required=True, choices=["primary", "secondary"])
+    parser.add_argument("--pair", default="dr", choices=sorted(PAIRS), help="which DR pair")
     parser.add_argument("--stacks-dir", type=Path, default=PROJECT_ROOT / STACK_CONFIG_DIR)
     args = parser.parse_args(argv)
     changes = []
-    for stack in DR_STACKS:
+    for stack in PAIRS[args.pair]:
         path = args.stacks_dir / f"Pulumi.{stack}.yaml"
         try:
             text, before = set_active(path.read_text(), args.to)

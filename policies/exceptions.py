@@ -53,6 +53,7 @@ CHART_RELEASES = (
     "envoy-gateway",
     "ai-gateway",
     "cert-manager",
+    "external-dns",
 )
 
 EXCEPTIONS: tuple[ChartException, ...] = (

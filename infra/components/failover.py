@@ -76,6 +76,9 @@ class Failover(pulumi.ComponentResource):
         super().__init__("llm-platform:dr:Failover", name, None, opts)
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
+        # Pods read the bucket as the loader's Google identity (Workload Identity).
+        self.loader_service_account: str | None = LOADER_SERVICE_ACCOUNT
+        self.loader_env: list[dict[str, Any]] = []
         loader = self._loader_identity()
         # The gateway keeps one address for its life: DNS points at it.
         self.gateway_address: pulumi.Output[str] = gcp.compute.Address(

@@ -11,7 +11,7 @@ import pulumi_random as random
 
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
-from infra.config import GatewayConfig
+from infra.config import DnsConfig, GatewayConfig
 from infra.manifests.common import namespace
 from infra.manifests.gateway import (
     ai_gateway_route,
@@ -37,6 +37,7 @@ from infra.manifests.ratelimit import (
     redis_service,
     redis_stateful_set,
 )
+from infra.manifests.site_dr import dns_credentials_secret
 from infra.manifests.tls import cert_manager_values, certificate, cluster_issuer, https_redirect
 from infra.manifests.topology import (
     AI_GATEWAY_NAMESPACE,
@@ -70,6 +71,8 @@ class GatewayArgs(TypedDict):
     monitoring: pulumi.Resource | None  # the release installing the PodMonitor CRD, if any
     chat_hostname: str | None  # the chat UI's own listeners and certificate name, if served
     limits: GlobalLimitsArgs | None  # gateway.limits: global (the Redis behind the counts)
+    dns: DnsConfig | None  # on-prem DR: the provider cert-manager answers DNS-01 through
+    dns_credentials: pulumi.Output[str] | None  # its TSIG secret or API token
 
 
 class GlobalLimitsArgs(TypedDict):
@@ -145,9 +148,13 @@ class Gateway(pulumi.ComponentResource):
                 cert_manager_values(dns01["account"] if dns01 else None),
                 child(cm_ns, eg),
             )
+            issuer_deps: list[pulumi.Resource] = [cert_manager]
+            if cfg.tls.solver == "dns01" and args["dns_credentials"] is not None:
+                secret = dns_credentials_secret(CERT_MANAGER_NAMESPACE, args["dns_credentials"])
+                issuer_deps.append(declare(secret, child(cm_ns)))
             issuer = declare(
-                cluster_issuer(cfg, dns01["project"] if dns01 else None, chat_host),
-                child(cert_manager),
+                cluster_issuer(cfg, dns01["project"] if dns01 else None, chat_host, args["dns"]),
+                child(*issuer_deps),
             )
             declare(certificate(cfg, chat_host), child(issuer, ns))
             declare(https_redirect(cfg, chat_host), child(gw))

@@ -29,6 +29,7 @@ class ModelServerArgs(TypedDict):
     images: PodImages | None  # None: the catalog's pinned public images
     model_source: Any  # "hub", or gs://bucket/prefix of a snapshot (an Input)
     service_account: str | None  # where pods read a snapshot bucket (Workload Identity)
+    loader_env: list[dict[str, Any]]  # the loader's access to a snapshot store (S3), if any
 
 
 class ModelServer(pulumi.ComponentResource):
@@ -57,6 +58,7 @@ class ModelServer(pulumi.ComponentResource):
                 images=images,
                 model_source=args["model_source"],
                 service_account=args["service_account"],
+                loader_env=args["loader_env"],
             ),
             pulumi.ResourceOptions(parent=self, depends_on=needs),
         )

@@ -27,7 +27,7 @@ from infra.config.cluster import (
     failure_domains,
     pool_zones,
 )
-from infra.config.dr import DnsConfig, DrConfig
+from infra.config.dr import DnsConfig, DrConfig, Rfc2136Config, SnapshotStoreConfig
 from infra.config.errors import ConfigError, stack_file
 from infra.config.gateway import (
     LETS_ENCRYPT,
@@ -113,6 +113,7 @@ __all__ = [
     "ReceiverConfig",
     "RedisConfig",
     "RepoId",
+    "Rfc2136Config",
     "RopeScaling",
     "RouteBackendConfig",
     "RouteConfig",
@@ -120,6 +121,7 @@ __all__ = [
     "ServingPolicy",
     "SlackReceiver",
     "SloConfig",
+    "SnapshotStoreConfig",
     "StackConfig",
     "SystemPoolConfig",
     "TlsConfig",

@@ -35,10 +35,11 @@ class TlsConfig(Section):
         default=None, description="ACME account e-mail (required for acme)"
     )
     acme_server: Annotated[str, StringConstraints(pattern=r"^https://")] = LETS_ENCRYPT
-    solver: Literal["http01", "dns01CloudDns"] = Field(
+    solver: Literal["http01", "dns01CloudDns", "dns01"] = Field(
         default="http01",
         description="how ACME checks the name: http01 through the gateway; dns01CloudDns with a "
-        "Cloud DNS record (DR: the standby region must renew while DNS points elsewhere)",
+        "Cloud DNS record (GKE DR); dns01 through dr.dns's provider (on-prem DR): the standby "
+        "side must renew while DNS points elsewhere",
     )
 
 
@@ -168,6 +169,11 @@ def _check_tls(cfg: StackConfig) -> list[Problem]:
             gw.tls.solver == "dns01CloudDns" and (cfg.dr is None or cfg.cluster.provider != "gke"),
             "gateway.tls.solver",
             "dns01CloudDns is set up for GKE DR stacks (dr section); elsewhere use http01",
+        )
+        + problems_if(
+            gw.tls.solver == "dns01" and (cfg.dr is None or cfg.cluster.provider != "existing"),
+            "gateway.tls.solver",
+            "dns01 answers through dr.dns's provider (on-prem DR stacks); elsewhere use http01",
         )
         + problems_if(
             gw.tls.mode == "acme" and gw.tls.issuer_email is None,

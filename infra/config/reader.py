@@ -55,6 +55,9 @@ def _secret_shape(value: str) -> Any:
     return "[secret]"
 
 
+SNAPSHOT_KEYS = ("accessKeyId", "secretAccessKey")  # of the S3 store (on-prem DR)
+
+
 def _assume_map_shapes(raw: dict[str, Any]) -> None:
     """A map secret set whole (`pulumi config set --secret apiKeys '{...}'`) cannot be
     decrypted offline: assume it holds what the config references, so a valid stack is not
@@ -71,6 +74,8 @@ def _assume_map_shapes(raw: dict[str, Any]) -> None:
                     if str(field).endswith("Secret") and isinstance(key, str):
                         refs[key] = "[secret]"
         raw["alertingSecrets"] = refs
+    if raw.get("snapshotCredentials") == SECRET_PLACEHOLDER:
+        raw["snapshotCredentials"] = dict.fromkeys(SNAPSHOT_KEYS, "[secret]")
 
 
 def plain_secrets(keys: list[str], is_secret: Callable[[str], bool]) -> list[Problem]:

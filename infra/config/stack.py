@@ -45,6 +45,16 @@ class StackConfig(Section):
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
     load_test: LoadTestConfig = Field(default_factory=LoadTestConfig)
+    snapshot_credentials: dict[str, str] | None = Field(
+        default=None,
+        description="on-prem DR: the S3 store's keys {accessKeyId, secretAccessKey}; set each "
+        "with `pulumi config set --secret --path 'snapshotCredentials.<key>' <value>`",
+    )
+    dns_credentials: str | None = Field(
+        default=None,
+        description="on-prem DR: the TSIG secret (rfc2136) or API token (cloudflare); set it "
+        "with `pulumi config set --secret dnsCredentials`",
+    )
     redis_password: str | None = Field(
         default=None,
         description="password of an existing Redis (gateway.redis.url); set it with "
@@ -64,6 +74,8 @@ SECRET_KEYS = {
     "apiKeys": "pulumi config set --secret --path 'apiKeys.<client>' <key>",
     "alertingSecrets": "pulumi config set --secret --path 'alertingSecrets.<name>' <value>",
     "redisPassword": "pulumi config set --secret redisPassword",
+    "snapshotCredentials": "pulumi config set --secret --path 'snapshotCredentials.<key>' <value>",
+    "dnsCredentials": "pulumi config set --secret dnsCredentials",
 }
 # Cross-field checks, each beside the section it checks, in the order problems are listed.
 CHECKS = (

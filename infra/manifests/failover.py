@@ -56,10 +56,19 @@ def snapshot_job_name(plan: ServingPlan) -> str:
     return f"{plan.model.name}-snapshot-{revision[:8]}"
 
 
-def snapshot_job(plan: ServingPlan, images: PodImages, mirror_to: Any) -> Manifest:
-    """The primary copies each pinned revision from the Hub into the bucket, once."""
+def snapshot_job(
+    plan: ServingPlan,
+    images: PodImages,
+    mirror_to: Any,
+    *,
+    extra_env: list[Manifest] | None = None,
+    service_account: str | None = LOADER_SERVICE_ACCOUNT,
+) -> Manifest:
+    """The primary copies each pinned revision from the Hub into the store, once."""
     m = plan.model
-    container = loader_container(plan, images, source="hub", mirror_to=mirror_to)
+    container = loader_container(
+        plan, images, source="hub", mirror_to=mirror_to, extra_env=extra_env
+    )
     volumes: list[Manifest] = [
         {
             "name": "model-cache",
@@ -86,7 +95,7 @@ def snapshot_job(plan: ServingPlan, images: PodImages, mirror_to: Any) -> Manife
                 "metadata": {"labels": pod_labels},
                 "spec": {
                     "restartPolicy": "Never",
-                    "serviceAccountName": LOADER_SERVICE_ACCOUNT,
+                    **({"serviceAccountName": service_account} if service_account else {}),
                     "automountServiceAccountToken": False,
                     "securityContext": pod_security_context(m.serving.run_as_user),
                     "containers": [container],

@@ -152,6 +152,7 @@ def loader_container(
     source: Any,
     has_token: bool = False,
     mirror_to: Any = None,
+    extra_env: list[Manifest] | None = None,
 ) -> Manifest:
     """The model loader: the pods' init container, and the DR snapshot Job's container.
     `source`: "hub" or gs://…; `mirror_to`: copy the loaded revision into that bucket."""
@@ -164,6 +165,7 @@ def loader_container(
     ]
     if mirror_to is not None:
         env.append({"name": "MODEL_MIRROR", "value": mirror_to})
+    env += extra_env or []  # e.g. an S3 store's endpoint and keys
     mounts: list[Manifest] = [
         {"name": "model-cache", "mountPath": CACHE_MOUNT},
         {"name": "scratch", "mountPath": SCRATCH_MOUNT},
@@ -293,6 +295,7 @@ def deployment(
     images: PodImages | None = None,
     model_source: Any = "hub",
     service_account: str | None = None,
+    loader_env: list[Manifest] | None = None,
 ) -> Manifest:
     """`model_source`: "hub" or gs://… (an Input); `service_account`: the pod's identity
     where it reads a snapshot bucket (Workload Identity)."""
@@ -304,7 +307,9 @@ def deployment(
         "securityContext": pod_security_context(m.serving.run_as_user),
         "terminationGracePeriodSeconds": budgets.termination_grace_seconds,
         "initContainers": [
-            loader_container(plan, images, source=model_source, has_token=has_hf_token)
+            loader_container(
+                plan, images, source=model_source, has_token=has_hf_token, extra_env=loader_env
+            )
         ],
         "containers": [_server(plan, budgets, images.server)],
         "volumes": _volumes(plan, images),

@@ -9,6 +9,7 @@ from typing import Any
 from infra.config import GatewayConfig
 from infra.manifests.common import HELPER_RESOURCES, Manifest
 from infra.manifests.gateway import CONTROLLER_RESOURCES, GATEWAY_API, gateway_meta
+from infra.manifests.site_dr import dns01_solver
 from infra.manifests.topology import (
     CHAT_HTTP_LISTENER,
     GATEWAY,
@@ -81,22 +82,30 @@ def https_redirect(gw: GatewayConfig, chat_hostname: str | None = None) -> Manif
     }
 
 
-def _solver(gw: GatewayConfig, dns_project: str | None, chat_hostname: str | None) -> Manifest:
+def _solver(
+    gw: GatewayConfig, dns_project: str | None, chat_hostname: str | None, dns: Any
+) -> Manifest:
     if gw.tls.solver == "dns01CloudDns":
         return {"dns01": {"cloudDNS": {"project": dns_project}}}
+    if gw.tls.solver == "dns01":
+        return dns01_solver(dns)
     return {"http01": {"gatewayHTTPRoute": {"parentRefs": _http_sections(chat_hostname)}}}
 
 
 def cluster_issuer(
-    gw: GatewayConfig, dns_project: str | None = None, chat_hostname: str | None = None
+    gw: GatewayConfig,
+    dns_project: str | None = None,
+    chat_hostname: str | None = None,
+    dns: Any = None,
 ) -> Manifest:
+    """`dns`: dr.dns, whose provider answers DNS-01 (on-prem DR)."""
     if gw.tls.mode == "acme":
         spec: Manifest = {
             "acme": {
                 "server": gw.tls.acme_server,
                 "email": gw.tls.issuer_email,
                 "privateKeySecretRef": {"name": f"{ISSUER}-acme-account"},
-                "solvers": [_solver(gw, dns_project, chat_hostname)],
+                "solvers": [_solver(gw, dns_project, chat_hostname, dns)],
             }
         }
     else:

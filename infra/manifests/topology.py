@@ -17,6 +17,7 @@ AI_GATEWAY_NAMESPACE: Final = "envoy-ai-gateway-system"
 CERT_MANAGER_NAMESPACE: Final = "cert-manager"
 LOADTEST_NAMESPACE: Final = "llm-loadtest"
 RATELIMIT_NAMESPACE: Final = "llm-ratelimit"  # the Redis behind global limits
+EXTERNAL_DNS_NAMESPACE: Final = "external-dns"  # on-prem DR: publishes the active site
 # Namespaces the platform itself owns: a model may not be deployed into one of them.
 PLATFORM_NAMESPACES: Final = frozenset(
     {
@@ -31,6 +32,7 @@ PLATFORM_NAMESPACES: Final = frozenset(
         CERT_MANAGER_NAMESPACE,
         LOADTEST_NAMESPACE,
         RATELIMIT_NAMESPACE,
+        EXTERNAL_DNS_NAMESPACE,
     }
 )
 

@@ -314,8 +314,20 @@ DR_CASES = [
     (
         "single-4090d",
         lambda r: r.update(dr={"role": "primary"}),
+        "dr.siteAddress",  # on-prem DR is supported; it needs its site's address, store, DNS
+        "this site's public gateway address",
+    ),
+    (
+        "single-4090d",
+        lambda r: r.update(dr={"role": "primary"}),
+        "dr.snapshots",
+        "S3-compatible store",
+    ),
+    (
+        "dev",
+        lambda r: r.update(dr={"role": "primary"}),
         "dr",
-        "DR stacks are regional GKE clusters",
+        "a kind cluster is one laptop",
     ),
     (
         "single-4090d",

@@ -73,7 +73,7 @@ def test_dcgm_fields_offer_profiling_only_when_every_gpu_family_has_it() -> None
 
 
 def test_platform_namespaces_are_dns_labels_and_distinct() -> None:
-    assert len(PLATFORM_NAMESPACES) == 11  # one per constant in topology: none shared
+    assert len(PLATFORM_NAMESPACES) == 12  # one per constant in topology: none shared
     assert all(n.replace("-", "").isalnum() and n.islower() for n in PLATFORM_NAMESPACES)
 
 
