@@ -149,3 +149,29 @@ def test_make_failover_flips_the_site_pair(tmp_path: Path) -> None:
     assert switch(["--to", "secondary", "--pair", "site", "--stacks-dir", str(tmp_path)]) == 0
     for stack in SITES:
         assert "    active: secondary\n" in (tmp_path / f"Pulumi.{stack}.yaml").read_text()
+
+
+def test_cloudflare_is_the_hosted_alternative(tmp_path: Path) -> None:
+    """The same pair with Cloudflare: external-dns and cert-manager use the API token."""
+    text = (
+        stack_text("site-b")
+        .replace("      provider: rfc2136\n", "      provider: cloudflare\n")
+        .replace(
+            '      rfc2136: {nameserver: "ns1.example.com:53", zone: example.com, tsigKeyName: '
+            "llm-platform}\n",
+            "",
+        )
+    )
+    assert "rfc2136" not in text.split("llm-platform:dr:")[1].split("llm-platform:images")[0]
+    result = plan_text(tmp_path, "site-b", text)
+    release = one(result, "helm.sh/v3:Release", "external-dns/external-dns")
+    [deployment] = [o for o in render_release(release, "1.31") if o["kind"] == "Deployment"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert "--provider=cloudflare" in container["args"]
+    assert "--domain-filter=example.com" in container["args"]
+    assert [e["name"] for e in container["env"]] == ["CF_API_TOKEN"]
+    issuer = manifest_of(one(result, "cert-manager.io/v1:ClusterIssuer"))
+    assert issuer is not None
+    crd_schema.validate(issuer)
+    [solver] = issuer["spec"]["acme"]["solvers"]
+    assert solver["dns01"]["cloudflare"]["apiTokenSecretRef"]["name"] == "dns-credentials"
