@@ -11,12 +11,13 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.components.declare import declare
-from infra.config import ConfigError, DrConfig, stack_file
+from infra.components.peer import primary_manifest
+from infra.config import DrConfig
 from infra.manifests.failover import loader_service_account, snapshot_job, snapshot_url
 from infra.manifests.model_server import PodImages, default_images
-from infra.manifests.topology import CERT_MANAGER_NAMESPACE, LOADER_SERVICE_ACCOUNT, Outputs
+from infra.manifests.topology import CERT_MANAGER_NAMESPACE, LOADER_SERVICE_ACCOUNT
 from infra.planning.capacity import ServingPlan
-from infra.planning.dr import compare_with_primary, published_models
+from infra.planning.dr import published_models
 
 GATEWAY_PORT = 443
 # External-endpoint health checks for Cloud DNS probe from exactly three source regions.
@@ -215,18 +216,9 @@ class Failover(pulumi.ComponentResource):
         """Secondary: the primary's manifest through a StackReference, checked (same models,
         same bits), and read access to its bucket."""
         args = self._args
-        assert args["dr"].peer_stack is not None  # validated by config
-        primary = pulumi.StackReference(args["dr"].peer_stack, opts=self._child)
-        source = stack_file(args["stack"])
-        models = [p.model for p in args["models"]]
-
-        def checked(manifest: Any) -> dict[str, Any]:
-            problems = compare_with_primary(models, args["images_build"], manifest or {})
-            if problems:
-                raise ConfigError(problems, source)
-            return dict(manifest)
-
-        self.manifest = primary.get_output(Outputs.DR_MANIFEST).apply(checked)
+        self.manifest = primary_manifest(
+            args["dr"], args["stack"], args["models"], args["images_build"], self._child
+        )
         self.bucket = self.manifest.apply(lambda m: str(m["snapshotBucket"]))
         gcp.storage.BucketIAMMember(
             "loader-reads",

@@ -12,7 +12,8 @@ import pulumi
 
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
-from infra.config import ConfigError, DrConfig, SnapshotStoreConfig, stack_file
+from infra.components.peer import primary_manifest
+from infra.config import DrConfig, SnapshotStoreConfig
 from infra.manifests.common import namespace
 from infra.manifests.failover import snapshot_job
 from infra.manifests.model_server import PodImages, default_images
@@ -24,9 +25,9 @@ from infra.manifests.site_dr import (
     s3_secret,
     snapshot_url,
 )
-from infra.manifests.topology import EXTERNAL_DNS_NAMESPACE, Outputs
+from infra.manifests.topology import EXTERNAL_DNS_NAMESPACE
 from infra.planning.capacity import ServingPlan
-from infra.planning.dr import compare_with_primary, published_models
+from infra.planning.dr import published_models
 
 
 class SiteFailoverArgs(TypedDict):
@@ -107,20 +108,13 @@ class SiteFailover(pulumi.ComponentResource):
     def _read_primary(self) -> None:
         """Secondary: the primary's manifest through a StackReference, checked."""
         args = self._args
-        assert args["dr"].peer_stack is not None  # validated by config
-        primary = pulumi.StackReference(
-            args["dr"].peer_stack, opts=pulumi.ResourceOptions(parent=self)
+        self.manifest = primary_manifest(
+            args["dr"],
+            args["stack"],
+            args["models"],
+            args["images_build"],
+            pulumi.ResourceOptions(parent=self),
         )
-        source = stack_file(args["stack"])
-        models = [p.model for p in args["models"]]
-
-        def checked(manifest: Any) -> dict[str, Any]:
-            problems = compare_with_primary(models, args["images_build"], manifest or {})
-            if problems:
-                raise ConfigError(problems, source)
-            return dict(manifest)
-
-        self.manifest = primary.get_output(Outputs.DR_MANIFEST).apply(checked)
 
     def _publish_endpoint(self) -> None:
         """Secondary: external-dns and the record for the active site. The secondary owns it

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from infra.config import LoadTestConfig
 from infra.engine import PROJECT_ROOT
 from infra.manifests.loadtest import bench_args
+from tests.loopback import serve
 
 ENGINES = PROJECT_ROOT / ".venv-engines" / "bin"
 RUNNER = PROJECT_ROOT / "loadtest" / "runner.py"
@@ -69,14 +69,8 @@ def _handler(served: Served) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def openai_fake(served: Served) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(served))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        thread.join()
+    with serve(_handler(served)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.loopback import serve
 
 
 @dataclass
@@ -22,9 +23,6 @@ class FakeState:
     page_size: int = 2
 
 
-# How often the server thread looks for a shutdown request (the stdlib default, 0.5 s,
-# made every test that starts a server wait ~0.45 s on exit).
-POLL_INTERVAL_SECONDS = 0.01
 LFS_SUFFIXES = (".safetensors", ".bin", ".pth")
 
 
@@ -113,13 +111,5 @@ def _handler(state: FakeState, repo: str, revision: str) -> type[BaseHTTPRequest
 
 @contextmanager
 def fake_server(state: FakeState, repo: str, revision: str) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state, repo, revision))
-    thread = threading.Thread(
-        target=server.serve_forever, args=(POLL_INTERVAL_SECONDS,), daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_handler(state, repo, revision)) as url:
+        yield url

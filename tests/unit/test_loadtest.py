@@ -4,10 +4,9 @@ judges and keeps a result (vLLM's own client runs in tests/engines/test_loadtest
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import kubernetes_validate
@@ -22,6 +21,7 @@ from policies import config as policy_config
 from policies.review import review
 from tests.builders import gpu_box, rendered
 from tests.helpers import container, one, plan_of
+from tests.loopback import serve
 
 RESULT = {  # the aggregate keys vLLM 0.33's `bench serve --save-result` writes
     "completed": 200, "failed": 0, "duration": 61.2, "request_throughput": 3.27,
@@ -117,14 +117,8 @@ def api_server(answers: list[int], seen: list[tuple[str, str, dict[str, Any]]]) 
 
         do_POST = do_PUT = _answer  # noqa: N815 (http.server's names)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        thread.join()
+    with serve(Handler) as url:
+        yield url
 
 
 def test_the_result_is_kept_in_a_configmap_named_after_the_job() -> None:
