@@ -90,6 +90,35 @@ def gpu_box(**sections: Any) -> Raw:
     return raw
 
 
+def gpu_racks(**sections: Any) -> Raw:
+    """The 4090D box times three, in three racks, with the optional features on: model
+    cache on NFS (ReadWriteMany), two deployments of one model in a weighted group, global
+    limits in requests and tokens on the stack's Redis, the chat UI on its own hostname, the
+    load test, and the public vLLM image pinned by digest (no build)."""
+    raw = gpu_box()
+    raw["cluster"]["readWriteManyStorageClasses"] = ["nfs-client"]
+    pool = raw["nodePools"][0]
+    pool.update(nodes=["gpu-a", "gpu-b", "gpu-c"], nodeZones={
+        "gpu-a": "rack-a", "gpu-b": "rack-b", "gpu-c": "rack-c"})  # fmt: skip
+    base = {**raw["models"][0], "cache": {"storageClass": "nfs-client"}}
+    raw["models"] = [
+        {**base, "name": "qwen-a", "servedModelName": "qwen-a"},
+        {**base, "name": "qwen-b", "servedModelName": "qwen-b"},
+    ]
+    raw["autoscaling"] = {"enabled": True, "minReplicas": 3, "maxReplicas": 3}
+    raw["gateway"].update(
+        limits="global",
+        tokenLimits=[{"tokens": "total", "limit": 1_000_000, "unit": "Day"}],
+        routes=[{"model": "qwen", "backends": [
+            {"deployment": "qwen-a", "weight": 50}, {"deployment": "qwen-b", "weight": 50}]}],
+    )  # fmt: skip
+    raw["chatUi"] = {"enabled": True, "hostname": "chat.example.com", "storageClass": "nfs-client"}
+    raw["loadTest"] = {"enabled": True, "model": "qwen", "maxConcurrency": 16}
+    raw["images"] = {"vllmDigest": "sha256:" + "ab" * 32, "redisDigest": "sha256:" + "cd" * 32}
+    raw.update(copy.deepcopy(sections))
+    return raw
+
+
 def cpu_laptop(**sections: Any) -> Raw:
     """A kind cluster with no GPU: vLLM's CPU backend serving Qwen2.5-0.5B at 8K context,
     autoscaled 1–2, plain HTTP through a port-forward, the chat UI on; environment dev."""

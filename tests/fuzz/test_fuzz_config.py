@@ -12,14 +12,19 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from infra.config import ConfigError
-from tests.builders import cpu_laptop, gpu_box
+from tests.builders import cpu_laptop, gpu_box, gpu_racks
 from tests.fuzz.mutations import mutated
 from tests.helpers import STACKS, plan_of, raw_config
 
 SEED = 20261121
 SOURCE = "stacks/Pulumi.test.yaml"
 LINE = re.compile(rf"^{re.escape(SOURCE)}: (llm-platform:[^:\s]+: )?\S.*$")
-BASES = [gpu_box(), cpu_laptop(), *(raw_config(s) for s in STACKS if s != "dr-secondary")]
+BASES = [
+    gpu_box(),
+    cpu_laptop(),
+    gpu_racks(),  # every optional feature on: limits, tokens, chat route, load test, racks
+    *(raw_config(s) for s in STACKS if s != "dr-secondary"),
+]
 
 
 def _check(raw: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from policies import config as policy_config
 from policies.exceptions import EXCEPTIONS, ChartException, accepted
 from policies.helm import RELEASE_TYPE, chart_resources
 from policies.review import review, review_stack, stack_names
-from tests.builders import gpu_box, rendered
+from tests.builders import gpu_box, gpu_racks, rendered
 
 KUBE = "1.31"
 
@@ -94,3 +94,17 @@ def test_every_written_exception_is_still_needed(
     }
     assert set(EXCEPTIONS) <= used, set(EXCEPTIONS) - used
     assert all(e.reason for e in EXCEPTIONS)
+
+
+def test_every_optional_feature_together_passes_production_with_chart_objects() -> None:
+    """Global limits on the stack's Redis, the chat UI on its own hostname, the load test,
+    racks and shared storage, at production strictness, charts included."""
+    resources = rendered(gpu_racks()).resources
+    charts = [c for c in chart_resources(resources, KUBE) if c.type != "kubernetes:core/v1:Secret"]
+    found = review(resources + charts, policy_config.load("production"))
+    left = [
+        v
+        for v in found
+        if v.level == "mandatory" and not accepted(v.policy, v.resource.split(" ", 1)[1], v.message)
+    ]
+    assert not left, left
