@@ -61,6 +61,7 @@ def capacity_summary(plan: ServingPlan) -> dict[str, Any]:
         "startupParts": startup_parts(plan),
         "startupBudgetSeconds": budget.startup.budget_seconds,
         "modelCache": plan.cache_layout.summary(plan.model.name),
+        "routing": plan.model.routing,
     }
 
 

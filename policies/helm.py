@@ -5,6 +5,7 @@ to the policy pack; the Helm tests judge them against the schemas and Pod Securi
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -17,6 +18,8 @@ from helm_python import _native
 
 from infra.catalog.versions import CHARTS, ChartRef
 from infra.engine import PROJECT_ROOT, Recorded
+from infra.manifests.inference_pool import HARDEN_POSTRENDER
+from infra.postrender.harden import harden
 
 CHARTS_DIR = PROJECT_ROOT / "tests" / "charts"
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
@@ -107,6 +110,15 @@ def values_for_render(release: Recorded) -> dict[str, Any]:
 
 
 def render_release(release: Recorded, kube_version: str) -> list[dict[str, Any]]:
+    """What the cluster gets: Helm's render, then the release's post-renderer if it has
+    one (the same function the post-render command runs)."""
+    objects = _helm_render(release, kube_version)
+    if release.inputs.get("postrender") == HARDEN_POSTRENDER:
+        objects = [harden(copy.deepcopy(o)) for o in objects]
+    return objects
+
+
+def _helm_render(release: Recorded, kube_version: str) -> list[dict[str, Any]]:
     return render(
         chart_of(release),
         values_for_render(release),

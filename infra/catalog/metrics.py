@@ -126,6 +126,14 @@ AI_CLIENT_ATTRIBUTE = "llm.client"  # OpenTelemetry attribute; Prometheus label 
 AI_CLIENT_LABEL = "llm_client"
 AI_MODEL_LABEL = "gen_ai_request_model"
 AI_TOKEN_TYPE_LABEL = "gen_ai_token_type"
+# The endpoint picker's view of an InferencePool (Gateway API Inference Extension, label
+# `name` = the pool): what it routes on.
+EPP = {
+    "queue": "inference_pool_average_queue_size",
+    "kv_cache": "inference_pool_average_kv_cache_utilization",
+    "ready_pods": "inference_pool_ready_pods",
+}
+EPP_POOL_LABEL = "name"
 # Prometheus's own series for every scrape target.
 UP = "up"
 
@@ -144,6 +152,7 @@ KNOWN_SERIES: frozenset[str] = frozenset(
     | set(DCGM_PROFILING.values())
     | set(KUBE.values())
     | set(ENVOY.values())
+    | set(EPP.values())
     | {f"{AI_GATEWAY['token_usage']}_{part}" for part in ("bucket", "sum", "count")}
     | {UP}
 )

@@ -64,6 +64,10 @@ CHARTS: dict[str, ChartRef] = {
     "ai-gateway": ChartRef("ai-gateway-helm", "v1.1.0", "oci://docker.io/envoyproxy"),
     "cert-manager": ChartRef("cert-manager", "v1.21.1", "oci://quay.io/jetstack/charts"),
     "open-webui": ChartRef("open-webui", "16.0.0", "https://helm.openwebui.com/"),
+    # Engine-aware routing: an InferencePool and its endpoint picker per pooled model.
+    "inferencepool": ChartRef(
+        "inferencepool", "v1.5.0", "oci://registry.k8s.io/gateway-api-inference-extension/charts"
+    ),
     # On-prem DR: publishes the active site's address (RFC 2136 or Cloudflare).
     "external-dns": ChartRef(
         "external-dns", "1.21.1", "https://kubernetes-sigs.github.io/external-dns/"

@@ -23,6 +23,9 @@ _TYPED: dict[tuple[str, str], Any] = {
     ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
     ("batch/v1", "CronJob"): k8s.batch.v1.CronJob,
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): (
+        k8s.apiextensions.v1.CustomResourceDefinition
+    ),
     ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
 }
@@ -68,8 +71,10 @@ def helm_release(
     namespace: str,
     values: Mapping[str, Any],
     opts: pulumi.ResourceOptions,
+    postrender: str | None = None,
 ) -> k8s.helm.v3.Release:
-    """A pinned Helm release with a fixed release name (no random suffix)."""
+    """A pinned Helm release with a fixed release name (no random suffix); `postrender`: a
+    command patching what the chart renders (scripts/harden-pods)."""
     oci = chart.repository.startswith("oci://")
     return k8s.helm.v3.Release(
         f"{namespace}/{name}",
@@ -82,6 +87,7 @@ def helm_release(
             values=dict(values),
             atomic=True,  # a failed upgrade rolls back instead of leaving a half-applied release
             cleanup_on_fail=True,
+            postrender=postrender,
         ),
         opts=opts,
     )

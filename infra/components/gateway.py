@@ -27,6 +27,14 @@ from infra.manifests.gateway import (
     security_policy,
     traffic_policy,
 )
+from infra.manifests.inference_pool import (
+    HARDEN_POSTRENDER,
+    epp_pod_monitor,
+    pool_crd,
+    pool_name,
+    pool_policies,
+    pool_values,
+)
 from infra.manifests.observability.dashboards import dashboard_config_map, usage_dashboard
 from infra.manifests.observability.values import gateway_pod_monitor
 from infra.manifests.ratelimit import (
@@ -46,6 +54,7 @@ from infra.manifests.topology import (
     GATEWAY_NAMESPACE,
     RATELIMIT_NAMESPACE,
 )
+from infra.planning.capacity import ServingPlan
 from infra.planning.routing import PublicRoute
 
 API_KEY_LENGTH = 48
@@ -98,11 +107,17 @@ class Gateway(pulumi.ComponentResource):
 
         # Envoy Gateway installs the Gateway API and its own CRDs; the AI Gateway hooks in.
         auth = self._global_limits(cfg, args["limits"], eg_ns) if args["limits"] else []
+        pooled = {
+            b.plan.model.name: b.plan
+            for r in args["routes"]
+            for b in r.backends
+            if b.plan.model.routing == "inferencePool"
+        }
         eg = helm_release(
             "envoy-gateway",
             CHARTS["envoy-gateway"],
             EG_NAMESPACE,
-            envoy_gateway_values(cfg, bool(auth)),
+            envoy_gateway_values(cfg, bool(auth), pools=bool(pooled)),
             child(eg_ns, *auth),
         )
         ai_crds = helm_release(
@@ -162,8 +177,12 @@ class Gateway(pulumi.ComponentResource):
         deployments = {
             b.plan.model.name: b.plan.model.namespace for r in args["routes"] for b in r.backends
         }
-        backends = []
+        backends = self._inference_pools(
+            [pooled[m] for m in sorted(pooled)], args["monitoring"], eg
+        )
         for model, model_ns in sorted(deployments.items()):
+            if model in pooled:
+                continue  # its pool's endpoint picker chooses the pod
             eg_backend = declare(backend(model, model_ns), child(eg, ns))
             backends.append(declare(ai_service_backend(model), child(ai, eg_backend)))
         declare(ai_gateway_route(cfg, args["routes"]), child(ai, gw, *backends))
@@ -176,6 +195,37 @@ class Gateway(pulumi.ComponentResource):
             dashboard = dashboard_config_map("llm-platform-usage", usage_dashboard())
             declare(dashboard, child(args["monitoring"]))
         self.register_outputs({"endpoint": self.endpoint})
+
+    def _inference_pools(
+        self, plans: list[ServingPlan], monitoring: pulumi.Resource | None, eg: pulumi.Resource
+    ) -> list[pulumi.Resource]:
+        """Per pooled model: its InferencePool and endpoint picker (the upstream chart,
+        hardened by the post-renderer), the flows they need, and the picker's metrics."""
+        if not plans:
+            return []
+        opts = pulumi.ResourceOptions(parent=self, depends_on=[eg])
+        crd = declare(pool_crd(), opts)
+        pools: list[pulumi.Resource] = []
+        for plan in plans:
+            under = pulumi.ResourceOptions(parent=self, depends_on=[crd])
+            pools.append(
+                helm_release(
+                    pool_name(plan),
+                    CHARTS["inferencepool"],
+                    plan.model.namespace,
+                    pool_values(plan),
+                    under,
+                    postrender=HARDEN_POSTRENDER,
+                )
+            )
+            for policy in pool_policies(plan):
+                declare(policy, under)
+            if monitoring is not None:
+                declare(
+                    epp_pod_monitor(plan),
+                    pulumi.ResourceOptions(parent=self, depends_on=[monitoring]),
+                )
+        return pools
 
     def _global_limits(
         self, cfg: GatewayConfig, limits: GlobalLimitsArgs, eg_ns: pulumi.Resource

@@ -208,6 +208,22 @@ def _check_clients(cfg: StackConfig) -> list[Problem]:
     return problems
 
 
+def _check_pool_splits(cfg: StackConfig) -> list[Problem]:
+    """Envoy AI Gateway v1.1 takes one InferencePool per route rule, never beside other
+    backends: a weighted split cannot include a pooled deployment."""
+    pooled = {m.name for m in cfg.models if m.routing == "inferencePool"}
+    return [
+        Problem(
+            f"gateway.routes[{i}].backends",
+            f"{', '.join(sorted(pooled & names))} route(s) through an InferencePool, which "
+            "the AI Gateway accepts only alone in a route: serve the split from one pool "
+            "(one deployment, more replicas) or use routing: backend for the split",
+        )
+        for i, route in enumerate(cfg.gateway.routes)
+        if len(names := {b.deployment for b in route.backends}) > 1 and pooled & names
+    ]
+
+
 def _check_routes(cfg: StackConfig) -> list[Problem]:
     deployments = {m.name: m for m in cfg.models}
     routed: set[str] = set()
@@ -276,15 +292,21 @@ def _check_chat_ui(cfg: StackConfig) -> list[Problem]:
 def check_gateway(cfg: StackConfig) -> list[Problem]:
     """TLS needs a name and an issuer; clients and keys match; routes name real models."""
     if not cfg.gateway.enabled:
+        pooled = [i for i, m in enumerate(cfg.models) if m.routing == "inferencePool"]
         return problems_if(
             cfg.chat_ui.enabled,
             "chatUi.enabled",
             "the chat UI talks to the gateway: enable gateway or disable chatUi",
-        )
+        ) + [
+            Problem(f"models[{i}].routing", "an InferencePool is routed to by the gateway: "
+                    "enable gateway or use routing: backend")
+            for i in pooled
+        ]  # fmt: skip
     return (
         _check_tls(cfg)
         + _check_clients(cfg)
         + _check_routes(cfg)
         + _check_chat_ui(cfg)
         + _check_limits(cfg)
+        + _check_pool_splits(cfg)
     )

@@ -178,6 +178,12 @@ class ModelConfig(Section):
         description="fp8*: quantize a bf16 checkpoint while loading; awq/gptq(_marlin): the "
         "kernel for a pre-quantized repository (None: whatever its config.json says)",
     )
+    routing: Literal["backend", "inferencePool"] = Field(
+        default="backend",
+        description="backend: Envoy balances over the pods (session-header hashing); "
+        "inferencePool: the Gateway API Inference Extension's endpoint picker chooses the "
+        "replica by queue, KV-cache use and prefix-cache hits",
+    )
     gpu_share: int = Field(
         default=1,
         ge=1,

@@ -15,6 +15,8 @@ from infra.catalog.versions import ENVOY_GATEWAY_IMAGE
 from infra.catalog.vllm import SERVER_PORT
 from infra.config import GatewayConfig
 from infra.manifests.common import HELPER_RESOURCES, Manifest, labels, opaque_secret
+from infra.manifests.inference_pool import POOL_GROUP
+from infra.manifests.inference_pool import backend_ref as pool_backend_ref
 from infra.manifests.model_server import pod_service_name
 from infra.manifests.ratelimit import envoy_gateway_rate_limit, llm_request_costs, rate_limit_spec
 from infra.manifests.topology import (
@@ -72,10 +74,18 @@ def endpoint(gw: GatewayConfig) -> str:
 # --------------------------------------------------------------------------- Helm values
 
 
-def envoy_gateway_values(gw: GatewayConfig, redis_password: bool = False) -> Manifest:
+def envoy_gateway_values(
+    gw: GatewayConfig, redis_password: bool = False, pools: bool = False
+) -> Manifest:
     """Envoy Gateway with the AI Gateway's extension server hooked in (its install guide),
-    and its rate-limit service on Redis when the limits are global."""
+    its rate-limit service on Redis when the limits are global, and InferencePools as
+    backends the extension resolves when a model routes through one."""
     values = _envoy_gateway_base()
+    if pools:
+        manager = values["config"]["envoyGateway"]["extensionManager"]
+        manager["backendResources"] = [
+            {"group": POOL_GROUP, "kind": "InferencePool", "version": "v1"}
+        ]
     if gw.limits == "global":
         limits = envoy_gateway_rate_limit(gw, redis_password)
         config = values["config"]["envoyGateway"]
@@ -243,7 +253,10 @@ def ai_gateway_route(gw: GatewayConfig, routes: list[PublicRoute]) -> Manifest:
     rules = []
     for route in routes:
         refs = []
-        for b in route.backends:
+        pooled = [b for b in route.backends if b.plan.model.routing == "inferencePool"]
+        if pooled:  # validated: a pooled deployment is alone in its route
+            refs.append(pool_backend_ref(pooled[0].plan))
+        for b in route.backends if not pooled else []:
             ref: Manifest = {"name": backend_name(b.plan.model.name), "weight": b.weight}
             if b.plan.model.served_name != route.model:
                 # The deployment serves its own name (and its metrics carry it).

@@ -16,6 +16,8 @@ from infra.catalog.metrics import (
     DCGM_GPU_LABEL,
     DCGM_HOST_LABEL,
     DCGM_PROFILING,
+    EPP,
+    EPP_POOL_LABEL,
     dcgm_fields,
 )
 from infra.manifests.common import Manifest, labels
@@ -94,6 +96,19 @@ def _dashboard(uid: str, title: str, rows: list[tuple[str, list[Manifest]]]) -> 
         "timezone": "browser",
         "panels": _layout(rows),
     }
+
+
+def _pool_panel(plan: ServingPlan) -> Manifest:
+    """What the endpoint picker sees of the model's pool (routing: inferencePool)."""
+    pool = f'{EPP_POOL_LABEL}="{plan.model.name}-pool"'
+    return _panel(
+        "Endpoint picker: queue, KV cache, ready pods",
+        [
+            (f"{EPP['queue']}{{{pool}}}", "average queue"),
+            (f"{EPP['kv_cache']}{{{pool}}}", "average KV-cache use"),
+            (f"{EPP['ready_pods']}{{{pool}}}", "ready pods"),
+        ],
+    )
 
 
 def _model_panels(plan: ServingPlan) -> list[Manifest]:
@@ -175,7 +190,13 @@ def _model_panels(plan: ServingPlan) -> list[Manifest]:
 
 
 def vllm_dashboard(plans: list[ServingPlan]) -> Manifest:
-    rows = [(f"{p.model.name} — {p.model.served_name}", _model_panels(p)) for p in plans]
+    rows = [
+        (
+            f"{p.model.name} — {p.model.served_name}",
+            _model_panels(p) + ([_pool_panel(p)] if p.model.routing == "inferencePool" else []),
+        )
+        for p in plans
+    ]
     return _dashboard("llm-platform-vllm", "LLM platform / vLLM serving", rows)
 
 
