@@ -27,6 +27,7 @@ from infra.components.site_failover import SiteFailover
 from infra.config import ImagesConfig, StackConfig
 from infra.manifests.common import namespace
 from infra.manifests.model_server import PodImages, hf_token_secret, public_image
+from infra.manifests.site_dr import store_port
 from infra.manifests.topology import (
     CHAT_CLIENT,
     LOADTEST_CLIENT,
@@ -58,7 +59,6 @@ class Platform(pulumi.ComponentResource):
         super().__init__("llm-platform:platform:Platform", name, None, opts)
         cfg, plan = args["config"], args["plan"]
         self._cfg, self._plan = cfg, plan
-        self._dns_credentials: pulumi.Output[str] | None = None  # on-prem DR only
         self._cluster_and_provider()
         gpu_ready, gpu_runtime = self._gpu_pools()
         namespaces = self._serving_namespaces()
@@ -73,6 +73,9 @@ class Platform(pulumi.ComponentResource):
                     "serving_namespaces": namespaces,
                     "logging": self.observability,
                     "gke_metadata": self._gke,
+                    "snapshot_port": store_port(cfg.dr.snapshots)
+                    if cfg.dr is not None and cfg.dr.snapshots is not None
+                    else None,
                 },
                 self._child(),
             )
@@ -199,7 +202,6 @@ class Platform(pulumi.ComponentResource):
         keys = stack_config.secret_object("snapshotCredentials", cfg.snapshot_credentials)
         dns = stack_config.secret("dnsCredentials")
         assert keys is not None and dns is not None  # validated by config
-        self._dns_credentials = dns
         return SiteFailover(
             "site-failover",
             {
@@ -301,7 +303,10 @@ class Platform(pulumi.ComponentResource):
                 "chat_hostname": cfg.chat_ui.hostname if cfg.chat_ui.enabled else None,
                 "limits": self._limits() if cfg.gateway.limits == "global" else None,
                 "dns": cfg.dr.dns if cfg.dr is not None else None,
-                "dns_credentials": self._dns_credentials,
+                # On-prem DR: cert-manager answers DNS-01 with the provider's credentials.
+                "dns_credentials": stack_config.secret("dnsCredentials")
+                if cfg.gateway.tls.solver == "dns01"
+                else None,
             },
             self._child(*self.models.values()),
         )
@@ -322,10 +327,8 @@ class Platform(pulumi.ComponentResource):
 
     def _limits(self) -> GlobalLimitsArgs:
         cfg = self._cfg
-        digest = cfg.images.redis_digest
-        image = IMAGES["redis"].ref + (f"@{digest}" if digest else "")
         return {
-            "redis_image": image,
+            "redis_image": IMAGES["redis"].pinned(cfg.images.redis_digest),
             "persistent": cfg.environment == "production",
             "password": stack_config.secret("redisPassword") if cfg.redis_password else None,
         }

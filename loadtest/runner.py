@@ -45,6 +45,7 @@ KEPT = (
     "p95_tpot_ms",
 )
 MAX_CONFIGMAP_BYTES = 900_000  # under the API server's 1 MiB object limit
+API_TIMEOUT_SECONDS = 30
 
 
 def run_benchmark(args: list[str], result_dir: Path) -> dict[str, Any]:
@@ -100,13 +101,13 @@ def store(api: str, namespace: str, body: dict[str, Any], token: str, context: A
     data = json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
-        urllib.request.urlopen(request, context=context, timeout=30).close()
+        urllib.request.urlopen(request, context=context, timeout=API_TIMEOUT_SECONDS).close()
     except urllib.error.HTTPError as exc:
         if exc.code != 409:
             raise
         name = body["metadata"]["name"]
         replace = urllib.request.Request(f"{url}/{name}", data=data, headers=headers, method="PUT")
-        urllib.request.urlopen(replace, context=context, timeout=30).close()
+        urllib.request.urlopen(replace, context=context, timeout=API_TIMEOUT_SECONDS).close()
 
 
 def _in_cluster() -> tuple[str, str, Any]:

@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 T = TypeVar("T")
 
 CHUNK = 8 * 1024 * 1024
+S3_ATTEMPTS = 5  # boto3's standard retry mode: throttling and transient errors
 TIMEOUT_SECONDS = 60
 GCP_METADATA_TOKEN = (
     "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token"
@@ -196,7 +197,7 @@ class S3Source:
             raise SourceError(
                 f"{url}: S3 sources need boto3: run the model-loader image (images.build)"
             ) from None
-        retries = Config(retries={"max_attempts": 5, "mode": "standard"})
+        retries = Config(retries={"max_attempts": S3_ATTEMPTS, "mode": "standard"})
         self.client = boto3.client("s3", config=retries)
 
     def _call(self, what: str, call: Callable[[], T]) -> T:

@@ -16,6 +16,10 @@ class ImageRef:
     def ref(self) -> str:
         return f"{self.repository}:{self.tag}"
 
+    def pinned(self, digest: str | None) -> str:
+        """By digest where one is given (the tag stays for people reading it), else by tag."""
+        return f"{self.ref}@{digest}" if digest else self.ref
+
 
 IMAGES: dict[str, ImageRef] = {
     # The OpenAI-compatible server with CUDA.

@@ -15,11 +15,15 @@ from infra.components.peer import primary_manifest
 from infra.config import DrConfig
 from infra.manifests.failover import loader_service_account, snapshot_job, snapshot_url
 from infra.manifests.model_server import PodImages, default_images
-from infra.manifests.topology import CERT_MANAGER_NAMESPACE, LOADER_SERVICE_ACCOUNT
+from infra.manifests.topology import (
+    CERT_MANAGER_NAMESPACE,
+    HTTPS_PORT,
+    LOADER_SERVICE_ACCOUNT,
+)
 from infra.planning.capacity import ServingPlan
 from infra.planning.dr import published_models
 
-GATEWAY_PORT = 443
+GATEWAY_PORT = HTTPS_PORT
 # External-endpoint health checks for Cloud DNS probe from exactly three source regions.
 HEALTH_CHECK_REGIONS = ["us-east4", "europe-west1", "asia-southeast1"]
 # A dead gateway leaves DNS within ~3 intervals (the checker's unhealthy threshold).

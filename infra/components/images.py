@@ -14,8 +14,7 @@ from infra.engine import PROJECT_ROOT
 
 
 def _base(key: str, digest: str | None) -> str:
-    ref = IMAGES[key].ref
-    return f"{ref}@{digest}" if digest else ref
+    return IMAGES[key].pinned(digest)
 
 
 def _relative(path: str) -> str:

@@ -19,6 +19,7 @@ from infra.config.base import (
     Section,
     problems_if,
 )
+from infra.manifests.common import PLATFORM_UID
 from infra.manifests.topology import PLATFORM_NAMESPACES, RESERVED_NAMESPACES
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class ServingPolicy(Section):
     readiness_failure_threshold: int = Field(default=3, ge=1, le=1000)
     probe_timeout_seconds: int = Field(default=5, ge=1, le=3600)
     run_as_user: int = Field(
-        default=10001,
+        default=PLATFORM_UID,
         ge=1,
         le=2147483647,
         description="non-root UID for vLLM and loader containers (not a login user's 1000)",

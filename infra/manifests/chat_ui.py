@@ -9,6 +9,8 @@ import hashlib
 
 from infra.config import ChatUiConfig
 from infra.manifests.common import HELPER_RESOURCES, Manifest, gib, labels, opaque_secret
+from infra.manifests.gateway import GATEWAY_API
+from infra.manifests.network import network_policy, peer, tcp
 from infra.manifests.topology import (
     CHAT_CLIENT,
     CHAT_KEY_SECRET,
@@ -21,14 +23,11 @@ from infra.manifests.topology import (
     ENVOY_PODS,
     GATEWAY,
     GATEWAY_NAMESPACE,
-    NS_LABEL,
     OPEN_WEBUI_CONTAINER_PORT,
     OPEN_WEBUI_PODS,
     OPEN_WEBUI_PORT,
     OPEN_WEBUI_SERVICE,
 )
-
-GATEWAY_API = "gateway.networking.k8s.io"
 
 CHAT_RESOURCES: Manifest = {
     "requests": {"cpu": "250m", "memory": "512Mi"},
@@ -130,26 +129,20 @@ def sign_in_policy() -> Manifest:
 
 def ingress_policy() -> Manifest:
     """Open WebUI takes connections from the gateway's proxies only."""
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": _meta("allow-gateway", CHAT_NAMESPACE, "network-policy"),
-        "spec": {
+    return network_policy(
+        "allow-gateway",
+        CHAT_NAMESPACE,
+        {
             "podSelector": {"matchLabels": OPEN_WEBUI_PODS},
             "policyTypes": ["Ingress"],
             "ingress": [
                 {
-                    "from": [
-                        {
-                            "namespaceSelector": {"matchLabels": {NS_LABEL: EG_NAMESPACE}},
-                            "podSelector": {"matchLabels": ENVOY_PODS},
-                        }
-                    ],
-                    "ports": [{"protocol": "TCP", "port": OPEN_WEBUI_CONTAINER_PORT}],
+                    "from": [peer(EG_NAMESPACE, ENVOY_PODS)],
+                    "ports": [tcp(OPEN_WEBUI_CONTAINER_PORT)],
                 }
             ],
         },
-    }
+    )
 
 
 def _env(cfg: ChatUiConfig) -> list[Manifest]:

@@ -7,6 +7,9 @@ from typing import Any
 
 Manifest = dict[str, Any]
 
+# The UID our own pods and images run as: high, so it is no login user on a workstation.
+PLATFORM_UID = 10001
+
 PART_OF = "llm-platform"
 MANAGED_BY = "pulumi"
 # Our label/taint domain on nodes.

@@ -28,8 +28,13 @@ SNAPSHOT_PREFIX = "models"
 SNAPSHOT_RETRIES = 3
 
 
+def snapshot_path(plan: ServingPlan) -> str:
+    """Where a pinned revision lives inside any snapshot store (GCS bucket, S3 prefix)."""
+    return f"{SNAPSHOT_PREFIX}/{plan.model.model}/{plan.model.revision}"
+
+
 def snapshot_url(bucket: str, plan: ServingPlan) -> str:
-    return f"gs://{bucket}/{SNAPSHOT_PREFIX}/{plan.model.model}/{plan.model.revision}"
+    return f"gs://{bucket}/{snapshot_path(plan)}"
 
 
 def loader_service_account(namespace: str, gsa_email: Any) -> Manifest:

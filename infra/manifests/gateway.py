@@ -30,6 +30,8 @@ from infra.manifests.topology import (
     GATEWAY,
     GATEWAY_CLASS,
     GATEWAY_NAMESPACE,
+    HTTP_PORT,
+    HTTPS_PORT,
     PROXY_SERVICE,
     TLS_SECRET,
 )
@@ -182,7 +184,7 @@ def _listeners(gw: GatewayConfig, http: str, https: str, hostname: str | None) -
         {
             "name": http,
             "protocol": "HTTP",
-            "port": 80,
+            "port": HTTP_PORT,
             "allowedRoutes": {"namespaces": {"from": "Same"}},
         }
     ]
@@ -191,7 +193,7 @@ def _listeners(gw: GatewayConfig, http: str, https: str, hostname: str | None) -
             {
                 "name": https,
                 "protocol": "HTTPS",
-                "port": 443,
+                "port": HTTPS_PORT,
                 "tls": {
                     "mode": "Terminate",
                     "certificateRefs": [{"group": "", "kind": "Secret", "name": TLS_SECRET}],

@@ -11,19 +11,22 @@ from pathlib import Path
 import yaml
 
 from infra.catalog.vllm import SERVER_PORT
-from infra.manifests.common import Manifest, labels
+from infra.manifests.common import Manifest
 from infra.manifests.model_server import pod_selector
+from infra.manifests.network import network_policy, peer, tcp
+from infra.manifests.observability.values import pod_monitor_for
 from infra.manifests.topology import (
     EG_NAMESPACE,
     ENVOY_PODS,
+    HTTPS_PORT,
     MONITORING_NAMESPACE,
-    NS_LABEL,
     PROMETHEUS_PODS,
 )
 from infra.planning.capacity import ServingPlan
 
 POOL_GROUP = "inference.networking.k8s.io"
 EPP_PORT = 9002  # ext_proc (gRPC) the gateway calls
+EPP_REPLICAS = 1  # the chart's default; the pool fails open (Envoy balances) without it
 EPP_METRICS_PORT = 9090
 HARDEN_POSTRENDER = "scripts/harden-pods"
 EPP_RESOURCES: Manifest = {
@@ -31,7 +34,7 @@ EPP_RESOURCES: Manifest = {
     "limits": {"cpu": "2", "memory": "1Gi"},
 }
 # The API server's ports (the EPP watches pods and its pool): no label selects them.
-API_SERVER_PORTS = (443, 6443)
+API_SERVER_PORTS = (HTTPS_PORT, 6443)  # the Service, and the control plane it fronts
 
 
 CRD_FILE = Path(__file__).parents[1] / "catalog" / "crds" / "inferencepools.yaml"
@@ -65,7 +68,7 @@ def pool_values(plan: ServingPlan) -> Manifest:
             "modelServerType": "vllm",
         },
         "inferenceExtension": {
-            "replicas": 1,
+            "replicas": EPP_REPLICAS,
             "image": {"pullPolicy": "IfNotPresent"},
             "resources": EPP_RESOURCES,
             # Prometheus scrapes the EPP through our PodMonitor, without the chart's
@@ -80,92 +83,56 @@ def backend_ref(plan: ServingPlan) -> Manifest:
     return {"group": POOL_GROUP, "kind": "InferencePool", "name": pool_name(plan)}
 
 
-def _policy(plan: ServingPlan, name: str, spec: Manifest) -> Manifest:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {
-            "name": f"{pool_name(plan)}-{name}",
-            "namespace": plan.model.namespace,
-            "labels": labels("llm-platform", pool_name(plan), "network-policy"),
-        },
-        "spec": spec,
-    }
-
-
-def _peer(namespace: str, pods: dict[str, str]) -> Manifest:
-    return {
-        "namespaceSelector": {"matchLabels": {NS_LABEL: namespace}},
-        "podSelector": {"matchLabels": pods},
-    }
-
-
 def pool_policies(plan: ServingPlan) -> list[Manifest]:
-    """Beside the serving namespace's default deny: the gateway reaches the EPP, Prometheus
-    its metrics; the EPP reaches the vLLM pods' metrics, DNS and the API server."""
+    """Beside the serving namespace's default deny (and its DNS rule): the gateway reaches
+    the picker, Prometheus its metrics; the picker reaches the model's pods and the API
+    server."""
+    ns, name = plan.model.namespace, pool_name(plan)
     epp = {"matchLabels": epp_pods(plan)}
-    same_ns_vllm = {"podSelector": {"matchLabels": pod_selector(plan)}}
-    tcp = [{"protocol": "TCP", "port": p} for p in API_SERVER_PORTS]
     return [
-        _policy(
-            plan,
-            "epp-ingress",
+        network_policy(
+            f"{name}-epp-ingress",
+            ns,
             {
                 "podSelector": epp,
                 "policyTypes": ["Ingress"],
                 "ingress": [
+                    {"from": [peer(EG_NAMESPACE, ENVOY_PODS)], "ports": [tcp(EPP_PORT)]},
                     {
-                        "from": [_peer(EG_NAMESPACE, ENVOY_PODS)],
-                        "ports": [{"protocol": "TCP", "port": EPP_PORT}],
-                    },
-                    {
-                        "from": [_peer(MONITORING_NAMESPACE, PROMETHEUS_PODS)],
-                        "ports": [{"protocol": "TCP", "port": EPP_METRICS_PORT}],
+                        "from": [peer(MONITORING_NAMESPACE, PROMETHEUS_PODS)],
+                        "ports": [tcp(EPP_METRICS_PORT)],
                     },
                 ],
             },
         ),
-        _policy(
-            plan,
-            "epp-egress",
+        network_policy(
+            f"{name}-epp-egress",
+            ns,
             {
                 "podSelector": epp,
                 "policyTypes": ["Egress"],
                 "egress": [
-                    {"to": [same_ns_vllm], "ports": [{"protocol": "TCP", "port": SERVER_PORT}]},
-                    {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
-                    {"ports": tcp},
+                    {
+                        "to": [{"podSelector": {"matchLabels": pod_selector(plan)}}],
+                        "ports": [tcp(SERVER_PORT)],
+                    },
+                    {"ports": [tcp(p) for p in API_SERVER_PORTS]},
                 ],
             },
         ),
-        _policy(
-            plan,
-            "vllm-from-epp",
+        network_policy(
+            f"{name}-vllm-from-epp",
+            ns,
             {
                 "podSelector": {"matchLabels": pod_selector(plan)},
                 "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [{"podSelector": epp}],
-                        "ports": [{"protocol": "TCP", "port": SERVER_PORT}],
-                    }
-                ],
+                "ingress": [{"from": [{"podSelector": epp}], "ports": [tcp(SERVER_PORT)]}],
             },
         ),
     ]
 
 
 def epp_pod_monitor(plan: ServingPlan) -> Manifest:
-    return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "PodMonitor",
-        "metadata": {
-            "name": epp_name(plan),
-            "namespace": plan.model.namespace,
-            "labels": labels("llm-platform", epp_name(plan), "metrics"),
-        },
-        "spec": {
-            "selector": {"matchLabels": epp_pods(plan)},
-            "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics"}],
-        },
-    }
+    endpoints = [{"port": "metrics", "path": "/metrics"}]
+    name = epp_name(plan)
+    return pod_monitor_for(name, plan.model.namespace, "llm-platform", epp_pods(plan), endpoints)

@@ -11,6 +11,7 @@ from typing import Any
 
 from infra.config import LoadTestConfig
 from infra.manifests.common import (
+    PLATFORM_UID,
     Manifest,
     container_security_context,
     gib,
@@ -22,7 +23,6 @@ from infra.manifests.topology import LOADTEST, LOADTEST_NAMESPACE
 
 RUNNER_PACKAGE = "loadtest"
 RUNNER_MOUNT = "/opt/loadtest"
-RUNNER_UID = 10001
 # `vllm bench serve` is one Python process: tokenizing prompts and streaming responses.
 CPU = 2
 MEMORY_GIB = 4
@@ -30,6 +30,7 @@ SCRATCH_GIB = 2  # /tmp: the tokenizer download and the result file
 NEVER = "0 0 31 2 *"  # a date that never comes: the CronJob only ever runs when started
 RESULTS_KEPT_SECONDS = 7 * 24 * 3600  # finished Jobs (and their logs) kept a week
 PERCENTILES = "50,95,99"
+BENCH_SEED = 0  # the same random prompts every run: runs compare
 
 
 def bench_args(lt: LoadTestConfig, *, base_url: str, model: str, tokenizer: str) -> list[str]:
@@ -45,7 +46,7 @@ def bench_args(lt: LoadTestConfig, *, base_url: str, model: str, tokenizer: str)
         "--output-len", str(lt.output_len),
         "--num-prompts", str(lt.num_prompts),
         "--ignore-eos",
-        "--seed", "0",
+        "--seed", str(BENCH_SEED),
         "--percentile-metrics", "ttft,tpot,itl,e2el",
         "--metric-percentiles", PERCENTILES,
     ]  # fmt: skip
@@ -144,7 +145,7 @@ def cron_job(
     pod = {
         "serviceAccountName": LOADTEST,
         "restartPolicy": "Never",
-        "securityContext": pod_security_context(RUNNER_UID),
+        "securityContext": pod_security_context(PLATFORM_UID),
         "containers": [container],
         "volumes": [
             {"name": "runner", "configMap": {"name": f"{LOADTEST}-runner"}},

@@ -65,8 +65,10 @@ def image(plan: ServingPlan) -> str:
 def public_image(plan: ServingPlan, config: ImagesConfig) -> str:
     """The public vLLM image, by the digest the stack pins for it (images.vllmDigest or
     images.vllmCpuDigest), else by its tag."""
-    digest = config.vllm_digest if plan.gpu is not None else config.vllm_cpu_digest
-    return f"{image(plan)}@{digest}" if digest else image(plan)
+    gpu = plan.gpu is not None
+    return IMAGES["vllm" if gpu else "vllm-cpu"].pinned(
+        config.vllm_digest if gpu else config.vllm_cpu_digest
+    )
 
 
 def object_labels(plan: ServingPlan) -> dict[str, str]:

@@ -7,8 +7,10 @@ from infra.manifests.common import Manifest, labels
 from infra.manifests.model_server import APP, COMPONENT
 from infra.manifests.topology import (
     DNS_PODS,
+    DNS_PORT,
     EG_NAMESPACE,
     ENVOY_PODS,
+    HTTPS_PORT,
     LOGGING_NAMESPACE,
     LOKI_NAME,
     LOKI_PORT,
@@ -29,14 +31,14 @@ PRIVATE_RANGES = [
 ]
 
 
-def _peer(namespace: str, pods: dict[str, str]) -> Manifest:
+def peer(namespace: str, pods: dict[str, str]) -> Manifest:
     return {
         "namespaceSelector": {"matchLabels": {NS_LABEL: namespace}},
         "podSelector": {"matchLabels": pods},
     }
 
 
-def _policy(name: str, namespace: str, spec: Manifest) -> Manifest:
+def network_policy(name: str, namespace: str, spec: Manifest) -> Manifest:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -49,7 +51,7 @@ def _policy(name: str, namespace: str, spec: Manifest) -> Manifest:
     }
 
 
-def _tcp(port: int) -> Manifest:
+def tcp(port: int) -> Manifest:
     return {"protocol": "TCP", "port": port}
 
 
@@ -57,25 +59,29 @@ def _tcp(port: int) -> Manifest:
 GKE_METADATA = [("169.254.169.254/32", 80), ("169.254.169.252/32", 988)]
 
 
-def serving_policies(namespace: str, gke_metadata: bool = False) -> list[Manifest]:
+def serving_policies(
+    namespace: str, gke_metadata: bool = False, snapshot_port: int | None = None
+) -> list[Manifest]:
+    """`snapshot_port`: an on-prem DR pair's S3 store, on any address (such stores live on
+    private networks, which the model download rule keeps closed)."""
     vllm = {"matchLabels": VLLM_PODS}
     loaders = {"matchLabels": {"app.kubernetes.io/name": APP}}  # servers and snapshot jobs
     policies = [
-        _policy(
+        network_policy(
             "default-deny", namespace, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
         ),
-        _policy(
+        network_policy(
             "allow-gateway",
             namespace,
             {
                 "podSelector": vllm,
                 "policyTypes": ["Ingress"],
                 "ingress": [
-                    {"from": [_peer(EG_NAMESPACE, ENVOY_PODS)], "ports": [_tcp(SERVER_PORT)]}
+                    {"from": [peer(EG_NAMESPACE, ENVOY_PODS)], "ports": [tcp(SERVER_PORT)]}
                 ],
             },
         ),
-        _policy(
+        network_policy(
             "allow-prometheus",
             namespace,
             {
@@ -83,13 +89,13 @@ def serving_policies(namespace: str, gke_metadata: bool = False) -> list[Manifes
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [_peer(MONITORING_NAMESPACE, PROMETHEUS_PODS)],
-                        "ports": [_tcp(SERVER_PORT)],
+                        "from": [peer(MONITORING_NAMESPACE, PROMETHEUS_PODS)],
+                        "ports": [tcp(SERVER_PORT)],
                     }
                 ],
             },
         ),
-        _policy(
+        network_policy(
             "allow-dns",
             namespace,
             {
@@ -97,15 +103,15 @@ def serving_policies(namespace: str, gke_metadata: bool = False) -> list[Manifes
                 "policyTypes": ["Egress"],
                 "egress": [
                     {
-                        "to": [_peer("kube-system", DNS_PODS)],
-                        "ports": [{"protocol": "UDP", "port": 53}, _tcp(53)],
+                        "to": [peer("kube-system", DNS_PODS)],
+                        "ports": [{"protocol": "UDP", "port": DNS_PORT}, tcp(DNS_PORT)],
                     }
                 ],
             },
         ),
         # NetworkPolicy cannot single out an init container: the pod may reach HTTPS on the
         # internet, and the serving container runs with HF_HUB_OFFLINE=1.
-        _policy(
+        network_policy(
             "allow-model-download",
             namespace,
             {
@@ -114,22 +120,36 @@ def serving_policies(namespace: str, gke_metadata: bool = False) -> list[Manifes
                 "egress": [
                     {
                         "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE_RANGES}}],
-                        "ports": [_tcp(443)],
+                        "ports": [tcp(HTTPS_PORT)],
                     }
                 ],
             },
         ),
     ]
+    if snapshot_port is not None:
+        policies.append(
+            network_policy(
+                "allow-snapshot-store",
+                namespace,
+                {
+                    "podSelector": loaders,
+                    "policyTypes": ["Egress"],
+                    "egress": [
+                        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [tcp(snapshot_port)]}
+                    ],
+                },
+            )
+        )
     if gke_metadata:
         policies.append(
-            _policy(
+            network_policy(
                 "allow-metadata-server",
                 namespace,
                 {
                     "podSelector": loaders,
                     "policyTypes": ["Egress"],
                     "egress": [
-                        {"to": [{"ipBlock": {"cidr": cidr}}], "ports": [_tcp(port)]}
+                        {"to": [{"ipBlock": {"cidr": cidr}}], "ports": [tcp(port)]}
                         for cidr, port in GKE_METADATA
                     ],
                 },
@@ -141,12 +161,12 @@ def serving_policies(namespace: str, gke_metadata: bool = False) -> list[Manifes
 def logging_policies() -> list[Manifest]:
     """Loki takes pushes from Alloy and queries from Grafana, nothing else."""
     return [
-        _policy(
+        network_policy(
             "default-deny-ingress",
             LOGGING_NAMESPACE,
             {"podSelector": {}, "policyTypes": ["Ingress"]},
         ),
-        _policy(
+        network_policy(
             "allow-loki-clients",
             LOGGING_NAMESPACE,
             {
@@ -156,9 +176,9 @@ def logging_policies() -> list[Manifest]:
                     {
                         "from": [
                             {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "alloy"}}},
-                            _peer(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "grafana"}),
+                            peer(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "grafana"}),
                         ],
-                        "ports": [_tcp(LOKI_PORT)],
+                        "ports": [tcp(LOKI_PORT)],
                     }
                 ],
             },

@@ -19,16 +19,19 @@ from infra.manifests.common import (
     opaque_secret,
     selector,
 )
+from infra.manifests.network import network_policy, peer, tcp
 from infra.manifests.topology import (
     CLIENT_HEADER,
     EG_NAMESPACE,
-    NS_LABEL,
     RATELIMIT_NAMESPACE,
     RATELIMIT_PODS,
 )
 
 REDIS = "redis"
 REDIS_PORT = 6379
+# One instance: the counters are short-lived; losing them on a restart resets the windows.
+REDIS_REPLICAS = 1
+REDIS_PROBE_SECONDS = 10
 REDIS_UID = 999  # the `redis` user of the official image
 REDIS_GID = 1000
 REDIS_CONFIG_SECRET = "redis-config"
@@ -163,10 +166,10 @@ def redis_service() -> Manifest:
 
 def redis_stateful_set(gw: GatewayConfig, image: str, persistent: bool) -> Manifest:
     pod_labels = {**labels(REDIS, REDIS, "counters"), **selector(REDIS, REDIS, "counters")}
-    probe = {"tcpSocket": {"port": "redis"}, "periodSeconds": 10}
+    probe = {"tcpSocket": {"port": "redis"}, "periodSeconds": REDIS_PROBE_SECONDS}
     spec: Manifest = {
         "serviceName": REDIS,
-        "replicas": 1,
+        "replicas": REDIS_REPLICAS,
         "selector": {"matchLabels": selector(REDIS, REDIS, "counters")},
         "template": {
             "metadata": {"labels": pod_labels},
@@ -219,26 +222,17 @@ def redis_stateful_set(gw: GatewayConfig, image: str, persistent: bool) -> Manif
 
 def redis_network_policy() -> Manifest:
     """Nothing reaches Redis but the rate-limit service; Redis reaches nothing."""
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": _meta("allow-ratelimit", "network-policy"),
-        "spec": {
+    return network_policy(
+        "allow-ratelimit",
+        RATELIMIT_NAMESPACE,
+        {
             "podSelector": {},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
-                {
-                    "from": [
-                        {
-                            "namespaceSelector": {"matchLabels": {NS_LABEL: EG_NAMESPACE}},
-                            "podSelector": {"matchLabels": dict(RATELIMIT_PODS)},
-                        }
-                    ],
-                    "ports": [{"protocol": "TCP", "port": REDIS_PORT}],
-                }
+                {"from": [peer(EG_NAMESPACE, dict(RATELIMIT_PODS))], "ports": [tcp(REDIS_PORT)]}
             ],
         },
-    }
+    )
 
 
 def envoy_gateway_rate_limit(gw: GatewayConfig, with_password: bool) -> Manifest:

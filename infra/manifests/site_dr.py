@@ -4,21 +4,24 @@ provider, and the S3-compatible store both sites load model snapshots from."""
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from infra.config import DnsConfig, SnapshotStoreConfig
 from infra.manifests.common import Manifest, labels, opaque_secret
+from infra.manifests.failover import snapshot_path
 from infra.manifests.topology import (
     CERT_MANAGER_NAMESPACE,
     EXTERNAL_DNS_NAMESPACE,
     GATEWAY_NAMESPACE,
+    HTTP_PORT,
+    HTTPS_PORT,
 )
 from infra.planning.capacity import ServingPlan
 
 DNS_CREDENTIALS_SECRET = "dns-credentials"
 DNS_CREDENTIALS_KEY = "secret"
 S3_SECRET = "model-snapshots-s3"
-SNAPSHOT_PREFIX = "models"
 EXTERNAL_DNS_RESOURCES: Manifest = {
     "requests": {"cpu": "50m", "memory": "64Mi"},
     "limits": {"cpu": "500m", "memory": "256Mi"},
@@ -29,8 +32,14 @@ SYNC_INTERVAL = "30s"
 TSIG_ALGORITHMS = {"hmac-sha256": "HMACSHA256", "hmac-sha512": "HMACSHA512"}
 
 
+def store_port(store: SnapshotStoreConfig) -> int:
+    """The S3 endpoint's port: as written, else the scheme's."""
+    parsed = urllib.parse.urlparse(store.endpoint)
+    return parsed.port or (HTTPS_PORT if parsed.scheme == "https" else HTTP_PORT)
+
+
 def snapshot_url(store: SnapshotStoreConfig, plan: ServingPlan) -> str:
-    return f"{store.url.rstrip('/')}/{SNAPSHOT_PREFIX}/{plan.model.model}/{plan.model.revision}"
+    return f"{store.url.rstrip('/')}/{snapshot_path(plan)}"
 
 
 def s3_secret(namespace: str, keys: Any) -> Manifest:

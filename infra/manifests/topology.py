@@ -39,6 +39,11 @@ PLATFORM_NAMESPACES: Final = frozenset(
 # Namespaces Kubernetes itself owns: declaring one would adopt (and on destroy delete) it.
 RESERVED_NAMESPACES: Final = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
+# --------------------------------------------------------------------------- well-known ports
+HTTP_PORT: Final = 80
+HTTPS_PORT: Final = 443
+DNS_PORT: Final = 53
+
 # --------------------------------------------------------------------------- names and URLs
 KPS_NAME: Final = "kps"  # kube-prometheus-stack fullnameOverride: services are kps-prometheus, …
 PROMETHEUS_PORT: Final = 9090

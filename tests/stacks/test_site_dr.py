@@ -4,6 +4,7 @@ the GKE pair, with an S3-compatible snapshot store and DNS published by external
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,3 +176,22 @@ def test_cloudflare_is_the_hosted_alternative(tmp_path: Path) -> None:
     crd_schema.validate(issuer)
     [solver] = issuer["spec"]["acme"]["solvers"]
     assert solver["dns01"]["cloudflare"]["apiTokenSecretRef"]["name"] == "dns-credentials"
+
+
+def network_policies(stack: str) -> dict[str, Any]:
+    """The stack's serving-namespace NetworkPolicies, by name."""
+    manifests = (manifest_of(r) for r in planned(stack).resources)
+    return {
+        m["metadata"]["name"]: m["spec"]
+        for m in manifests
+        if m and m["kind"] == "NetworkPolicy" and m["metadata"]["namespace"] == "llm-serving"
+    }
+
+
+def test_the_loaders_reach_the_snapshot_store_through_the_default_deny() -> None:
+    """An on-prem S3 store lives on a private network and a non-HTTPS port (MinIO :9000):
+    the model-download rule (public addresses, 443) would not let the loader reach it."""
+    [rule] = network_policies("site-b")["allow-snapshot-store"]["egress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 9000}]
+    assert rule["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+    assert "allow-snapshot-store" not in network_policies("single-4090d")

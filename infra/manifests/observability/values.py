@@ -213,44 +213,34 @@ def grafana_admin_secret(password: object) -> Manifest:
 # --------------------------------------------------------------------------- scraping
 
 
-def pod_monitor(namespace: str) -> Manifest:
-    """Scrape /metrics of every vLLM pod in a serving namespace."""
+def pod_monitor_for(
+    name: str, namespace: str, app: str, pods: dict[str, str], endpoints: list[Manifest]
+) -> Manifest:
+    """A PodMonitor: Prometheus scrapes these pods' endpoints."""
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
-        "metadata": {
-            "name": APP,
-            "namespace": namespace,
-            "labels": labels(APP, namespace, "metrics"),
-        },
-        "spec": {
-            "selector": {
-                "matchLabels": {
-                    "app.kubernetes.io/name": APP,
-                    "app.kubernetes.io/component": COMPONENT,
-                }
-            },
-            "podMetricsEndpoints": [{"port": "http", "path": "/metrics"}],
-        },
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(app, name, "metrics")},
+        "spec": {"selector": {"matchLabels": dict(pods)}, "podMetricsEndpoints": endpoints},
     }
+
+
+def pod_monitor(namespace: str) -> Manifest:
+    """Scrape /metrics of every vLLM pod in a serving namespace."""
+    pods = {"app.kubernetes.io/name": APP, "app.kubernetes.io/component": COMPONENT}
+    return pod_monitor_for(APP, namespace, APP, pods, [{"port": "http", "path": "/metrics"}])
 
 
 def gateway_pod_monitor() -> Manifest:
     """Scrape Envoy's own statistics on every gateway proxy: the SLIs as clients see them."""
-    return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "PodMonitor",
-        "metadata": {
-            "name": GATEWAY_POD_MONITOR,
-            "namespace": EG_NAMESPACE,
-            "labels": labels("envoy", GATEWAY_POD_MONITOR, "metrics"),
-        },
-        "spec": {
-            "selector": {"matchLabels": dict(ENVOY_PODS)},
-            "podMetricsEndpoints": [
-                {"portNumber": ENVOY_METRICS_PORT, "path": ENVOY_METRICS_PATH},
-                # The AI Gateway's sidecar: tokens and requests per client and model.
-                {"port": AI_GATEWAY_METRICS_PORT, "path": AI_GATEWAY_METRICS_PATH},
-            ],
-        },
-    }
+    return pod_monitor_for(
+        GATEWAY_POD_MONITOR,
+        EG_NAMESPACE,
+        "envoy",
+        ENVOY_PODS,
+        [
+            {"portNumber": ENVOY_METRICS_PORT, "path": ENVOY_METRICS_PATH},
+            # The AI Gateway's sidecar: tokens and requests per client and model.
+            {"port": AI_GATEWAY_METRICS_PORT, "path": AI_GATEWAY_METRICS_PATH},
+        ],
+    )
