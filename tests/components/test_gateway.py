@@ -12,6 +12,7 @@ from infra.manifests.topology import CLIENT_HEADER
 from infra.plan import manifest_of, plan_stack
 from tests.builders import cpu_laptop, gpu_box, rendered, write_stack_file
 from tests.helpers import STACKS, fixed_replicas, planned, pod_spec
+from tests.pod_security import restricted_violations
 
 
 def objects(result: RunResult, kind: str) -> list[dict[str, Any]]:
@@ -231,32 +232,6 @@ def test_network_policies_can_be_switched_off(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------- pod security
-
-
-def restricted_violations(pod: dict[str, Any]) -> list[str]:
-    """The restricted Pod Security Standard, as the admission controller checks it."""
-    found = []
-    if pod.get("hostNetwork") or pod.get("hostPID") or pod.get("hostIPC"):
-        found.append("host namespaces")
-    if any("hostPath" in v for v in pod.get("volumes", [])):
-        found.append("hostPath volume")
-    pod_ctx = pod.get("securityContext", {})
-    for c in pod.get("initContainers", []) + pod["containers"]:
-        ctx = c.get("securityContext", {})
-        if ctx.get("privileged"):
-            found.append(f"{c['name']}: privileged")
-        if ctx.get("allowPrivilegeEscalation") is not False:
-            found.append(f"{c['name']}: allowPrivilegeEscalation")
-        if ctx.get("capabilities", {}).get("drop") != ["ALL"]:
-            found.append(f"{c['name']}: capabilities not dropped")
-        if set(ctx.get("capabilities", {}).get("add", [])) - {"NET_BIND_SERVICE"}:
-            found.append(f"{c['name']}: capabilities added")
-        if not (ctx.get("runAsNonRoot") or pod_ctx.get("runAsNonRoot")):
-            found.append(f"{c['name']}: may run as root")
-        seccomp = (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}).get("type")
-        if seccomp not in ("RuntimeDefault", "Localhost"):
-            found.append(f"{c['name']}: no seccomp profile")
-    return found
 
 
 @pytest.mark.parametrize("stack", STACKS)

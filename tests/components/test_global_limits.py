@@ -3,7 +3,6 @@ Envoy Gateway's rate-limit service on Redis, the AI Gateway counting tokens per 
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -16,8 +15,8 @@ from policies.helm import render_release
 from policies.review import review
 from tests import crd_schema
 from tests.builders import gpu_box, rendered
-from tests.engines.test_helm_releases import restricted_violations
 from tests.helpers import by_type, one, plan_of
+from tests.pod_security import restricted_violations
 
 DIGEST = "sha256:" + "ab" * 32
 TOKENS = [
@@ -141,23 +140,23 @@ def test_production_refuses_a_redis_pinned_by_tag_only() -> None:
     assert any(v.policy == "images-pinned" and "redis" in v.message for v in found)
 
 
+def local_limits(raw: dict[str, Any]) -> None:
+    """Back to per-replica limits with no token budgets (the digest is left behind)."""
+    raw["gateway"].update(limits="local", tokenLimits=[])
+    raw["gateway"]["clients"][1].pop("tokenLimits")
+
+
 @pytest.mark.parametrize(
     ("change", "path", "words"),
     [
         (lambda r: r["gateway"].update(limits="local"), "gateway.limits", "set limits: global"),
-        (
-            lambda r: r["gateway"].update(limits="local", tokenLimits=[]),
-            "images.redisDigest",
-            "runs no Redis",
-        ),
+        (local_limits, "images.redisDigest", "runs no Redis"),
     ],
     ids=["token budgets on local limits", "an unused Redis digest"],
 )
 def test_limits_that_cannot_work_are_refused(change: Any, path: str, words: str) -> None:
-    raw = copy.deepcopy(global_limits())
+    raw = global_limits()
     change(raw)
-    if path == "images.redisDigest":
-        raw["gateway"]["clients"][1].pop("tokenLimits")
     with pytest.raises(ConfigError) as caught:
         plan_of(raw)
     [line] = [x for x in caught.value.lines() if f"llm-platform:{path}:" in x]

@@ -25,8 +25,8 @@ from policies.review import review
 from tests import crd_schema
 from tests.builders import gpu_box, rendered
 from tests.engines.prom_tools import PROMTOOL, run, tool
-from tests.engines.test_helm_releases import restricted_violations
 from tests.helpers import one, plan_of
+from tests.pod_security import restricted_violations
 
 POOL = "qwen2-5-7b-pool"
 

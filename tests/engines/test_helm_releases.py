@@ -33,6 +33,7 @@ from policies.rules.base import Resource
 from policies.rules.workloads import container_resources
 from tests import crd_schema
 from tests.helpers import STACKS, by_type, planned, raw_config
+from tests.pod_security import baseline_violations, restricted_violations
 
 
 def releases() -> list[tuple[str, str]]:
@@ -164,65 +165,6 @@ def test_every_chart_container_has_requests_and_limits(stack: str, name: str) ->
             if not accepted("container-resources", where, message):
                 found.append(f"{where}: {message}")
     assert not found, found
-
-
-# Pod Security Standards: what a pod may not do at the baseline level, and what the
-# restricted level adds.
-BASELINE_CAPABILITIES = {
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
-}  # fmt: skip
-
-
-def baseline_violations(pod: dict[str, Any]) -> list[str]:
-    found = [key for key in ("hostNetwork", "hostPID", "hostIPC") if pod.get(key)]
-    found += [f"hostPath {v['name']}" for v in pod.get("volumes") or [] if "hostPath" in v]
-    for c in (pod.get("initContainers") or []) + pod["containers"]:
-        ctx = c.get("securityContext") or {}
-        if ctx.get("privileged"):
-            found.append(f"{c['name']} privileged")
-        added = set((ctx.get("capabilities") or {}).get("add") or []) - BASELINE_CAPABILITIES
-        found += [f"{c['name']} adds {cap}" for cap in sorted(added)]
-        found += [f"{c['name']} hostPort" for p in c.get("ports") or [] if p.get("hostPort")]
-    return found
-
-
-RESTRICTED_VOLUMES = {
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
-    "projected", "secret",
-}  # fmt: skip
-
-
-def _restricted_container(c: dict[str, Any], pod_ctx: dict[str, Any]) -> list[str]:
-    ctx = c.get("securityContext") or {}
-    found = []
-    if ctx.get("allowPrivilegeEscalation") is not False:
-        found.append("allows privilege escalation")
-    if not ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot")):
-        found.append("does not set runAsNonRoot")
-    if ctx.get("runAsUser", pod_ctx.get("runAsUser")) == 0:
-        found.append("runs as UID 0")
-    seccomp = ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}
-    if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
-        found.append("has no RuntimeDefault seccomp profile")
-    capabilities = ctx.get("capabilities") or {}
-    if "ALL" not in (capabilities.get("drop") or []):
-        found.append("does not drop ALL capabilities")
-    if set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
-        found.append("adds capabilities beyond NET_BIND_SERVICE")
-    return [f"{c['name']} {problem}" for problem in found]
-
-
-def restricted_violations(pod: dict[str, Any]) -> list[str]:
-    found = baseline_violations(pod)
-    found += [
-        f"volume {v['name']}"
-        for v in pod.get("volumes") or []
-        if not set(v) - {"name"} <= RESTRICTED_VOLUMES
-    ]
-    for c in (pod.get("initContainers") or []) + pod["containers"]:
-        found += _restricted_container(c, pod.get("securityContext") or {})
-    return found
 
 
 LEVEL_CHECKS = {"baseline": baseline_violations, "restricted": restricted_violations}

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from infra.catalog.models import MODELS
 from infra.config import ConfigError
 from tests.builders import gpu_box
 from tests.helpers import fixed_replicas, plan_of, raw_config
@@ -14,6 +15,8 @@ from tests.helpers import fixed_replicas, plan_of, raw_config
 SOURCE = "stacks/Pulumi.test.yaml"
 LINE = re.compile(r"^stacks/Pulumi\.test\.yaml: llm-platform:(?P<path>[\w.\[\]]+): (?P<msg>.+)$")
 Edit = Callable[[dict[str, Any]], object]
+# The catalog's Qwen2.5-7B geometry as a stack file spells it; cases change one field.
+QWEN_7B_GEOMETRY = MODELS["Qwen/Qwen2.5-7B-Instruct"].model_dump(by_alias=True, exclude_none=True)
 
 
 def model(raw: dict[str, Any]) -> dict[str, Any]:
@@ -54,15 +57,7 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         "TP not dividing the MLP",
         lambda r: model(r).update(
             model="Qwen/Qwen2.5-7B-Instruct",
-            geometry={
-                "layers": 28,
-                "attentionHeads": 28,
-                "kvHeads": 4,
-                "hiddenSize": 3584,
-                "intermediateSize": 18946,
-                "vocabSize": 152064,
-                "maxPositionEmbeddings": 32768,
-            },
+            geometry={**QWEN_7B_GEOMETRY, "intermediateSize": 18946},
             tensorParallel=4,
         ),
         "models[0].tensorParallel",
@@ -434,15 +429,7 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         "geometry without a head dimension",
         lambda r: model(r).update(
             model="org/custom",
-            geometry={
-                "layers": 28,
-                "attentionHeads": 28,
-                "kvHeads": 4,
-                "hiddenSize": 8,
-                "intermediateSize": 18944,
-                "vocabSize": 152064,
-                "maxPositionEmbeddings": 32768,
-            },
+            geometry={**QWEN_7B_GEOMETRY, "hiddenSize": 8},
         ),
         "models[0].geometry",
         ["hiddenSize 8 is below attentionHeads 28", "set headDim"],
@@ -451,16 +438,7 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         "geometry with zero bytes per weight (a division by zero)",
         lambda r: model(r).update(
             model="org/custom",
-            geometry={
-                "layers": 28,
-                "attentionHeads": 28,
-                "kvHeads": 4,
-                "hiddenSize": 3584,
-                "intermediateSize": 18944,
-                "vocabSize": 152064,
-                "maxPositionEmbeddings": 32768,
-                "dtypeBytes": 0,
-            },
+            geometry={**QWEN_7B_GEOMETRY, "dtypeBytes": 0},
         ),
         "models[0].geometry.dtypeBytes",
         ["greater than or equal to 1"],
