@@ -19,6 +19,7 @@ from infra.manifests.gateway import (
     ai_service_backend,
     api_keys_secret,
     backend,
+    client_policy,
     endpoint,
     envoy_gateway_values,
     envoy_proxy,
@@ -153,6 +154,7 @@ class Gateway(pulumi.ComponentResource):
         self.namespace = ns
         declare(security_policy(cfg), child(gw, keys))
         declare(traffic_policy(cfg), child(gw))
+        declare(client_policy(cfg), child(gw))
         if cfg.tls.mode != "none":
             cm_ns = declare(namespace(CERT_MANAGER_NAMESPACE, "restricted", "tls"), child())
             dns01 = args["dns01"]

@@ -348,6 +348,22 @@ def traffic_policy(gw: GatewayConfig) -> Manifest:
     }
 
 
+def client_policy(gw: GatewayConfig) -> Manifest:
+    """Envoy resets a stream that moves no byte for 5 minutes (its default stream idle
+    timeout): a non-streamed completion sends nothing until it is done, so any generation
+    longer than that would be cut inside gateway.requestTimeoutSeconds. The request timeout
+    is the one deadline."""
+    return {
+        "apiVersion": f"{EG_API}/v1alpha1",
+        "kind": "ClientTrafficPolicy",
+        "metadata": gateway_meta("clients", "traffic"),
+        "spec": {
+            "targetRefs": _client_listener(gw),
+            "timeout": {"http": {"streamIdleTimeout": f"{gw.request_timeout_seconds}s"}},
+        },
+    }
+
+
 def api_keys_secret(keys: dict[str, Any]) -> Manifest:
     """client id -> key; values are Pulumi secret Outputs."""
     return opaque_secret(gateway_meta(API_KEYS_SECRET, "api-keys"), keys)

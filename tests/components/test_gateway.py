@@ -10,6 +10,7 @@ from infra.engine import RunResult
 from infra.manifests.gateway import MODEL_HEADER
 from infra.manifests.topology import CLIENT_HEADER
 from infra.plan import manifest_of, plan_stack
+from tests import crd_schema
 from tests.builders import cpu_laptop, gpu_box, rendered, write_stack_file
 from tests.helpers import STACKS, fixed_replicas, planned, pod_spec
 from tests.pod_security import restricted_violations
@@ -99,6 +100,18 @@ def test_sessions_stick_and_failing_backends_are_ejected() -> None:
     ]  # never mid-generation
     assert spec["timeout"]["http"]["requestTimeout"] == "600s"
     assert spec["requestBuffer"]["limit"] == "8Mi"
+
+
+def test_a_silent_generation_is_not_cut_before_the_request_timeout() -> None:
+    """A non-streamed completion sends no byte until it is done: Envoy's 5-minute stream
+    idle default would reset it inside the request timeout."""
+    raw = gpu_box()
+    raw["gateway"]["requestTimeoutSeconds"] = 900
+    [policy] = objects(rendered(raw), "ClientTrafficPolicy")
+    crd_schema.validate(policy)
+    assert policy["spec"]["timeout"]["http"]["streamIdleTimeout"] == "900s"
+    [traffic] = objects(rendered(raw), "BackendTrafficPolicy")
+    assert policy["spec"]["targetRefs"] == traffic["spec"]["targetRefs"]
 
 
 def test_tls_with_acme_and_https_redirect() -> None:
