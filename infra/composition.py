@@ -362,6 +362,11 @@ class Platform(pulumi.ComponentResource):
                 {
                     "models": scaled,
                     "targets": {p.model.name: self.models[p.model.name] for p in scaled},
+                    "wake": {
+                        "replicas": self._cfg.gateway.replicas,
+                        "request_timeout_seconds": self._cfg.gateway.request_timeout_seconds,
+                        "network_policies": self._cfg.security.network_policies,
+                    },
                 },
                 self._child(),
             )

@@ -21,6 +21,7 @@ from infra.manifests.topology import (
 from infra.planning.budgets import budgets, startup_parts
 from infra.planning.capacity import PlatformPlan, ServingPlan
 from infra.planning.plans import PoolPlan
+from infra.planning.wake import wake_plan
 
 if TYPE_CHECKING:
     from infra.composition import Platform
@@ -62,6 +63,20 @@ def capacity_summary(plan: ServingPlan) -> dict[str, Any]:
         "startupBudgetSeconds": budget.startup.budget_seconds,
         "modelCache": plan.cache_layout.summary(plan.model.name),
         "routing": plan.model.routing,
+        **_wake_summary(plan),
+    }
+
+
+def _wake_summary(plan: ServingPlan) -> dict[str, Any]:
+    """What a new replica takes to serve (for a sleeping model: its first caller's wait),
+    and how long a sleeping model stays up after its last request."""
+    wake = wake_plan(plan)
+    idle = plan.scaling.idle_seconds if plan.scaling and plan.sleeps else None
+    return {
+        "wakeUpEstimateSeconds": wake.estimate_seconds,
+        "wakeUpParts": wake.parts,
+        "idleWindow": "always on" if idle is None else f"{idle} s",
+        "firstRequestHeldSeconds": None if idle is None else wake.hold_seconds,
     }
 
 
@@ -78,6 +93,9 @@ TABLE_COLUMNS = [
     ("max len", "maxModelLen"),
     ("max concurrency @max len", "maxConcurrencyAtMaxLen"),
     ("startup budget s", "startupBudgetSeconds"),
+    ("routing", "routing"),
+    ("wake-up s", "wakeUpEstimateSeconds"),
+    ("idle window", "idleWindow"),
 ]
 POOL_COLUMNS = [
     ("pool", "name"),

@@ -121,37 +121,38 @@ def kubernetes_version(stack: str, config_file: Path | None = None) -> str:
     return str(parse(raw_config(config, secret_keys), label).cluster.kubernetes_version)
 
 
-def reviewed_resources(
-    stack: str, resources: list[Recorded], config_file: Path | None = None
-) -> list[Recorded]:
-    """What the stack declares and what its Helm releases install. A chart's Secrets are
-    left out: Helm builds them in the cluster (generated certificates, config from the
-    release's values), so whether a value is a Pulumi secret is judged on the release."""
+def review_with_charts(
+    resources: list[Recorded], kube_version: str, environment: str
+) -> tuple[list[Violation], list[Violation]]:
+    """Violations of what a stack declares and of what its Helm releases install, and apart
+    the chart violations accepted as written exceptions (policies/exceptions.py). A chart's
+    Secrets are left out: Helm builds them in the cluster (generated certificates, config
+    from the release's values), so whether a value is a Pulumi secret is judged on the
+    release."""
     charts = [
-        r
-        for r in chart_resources(resources, kubernetes_version(stack, config_file))
-        if r.type != "kubernetes:core/v1:Secret"
+        r for r in chart_resources(resources, kube_version) if r.type != "kubernetes:core/v1:Secret"
     ]
-    return resources + charts
+    names = {f"{r.type} {r.name}" for r in charts}
+    found = review(resources + charts, policy_config.load(environment))
+    excepted = [
+        v
+        for v in found
+        if v.resource in names and accepted(v.policy, v.resource.split(" ", 1)[1], v.message)
+    ]
+    return [v for v in found if v not in excepted], excepted
 
 
 def review_stack(
     stack: str, config_file: Path | None = None
 ) -> tuple[str, list[Violation], list[Violation]]:
     """The stack's environment, its violations, and the chart violations accepted as
-    written exceptions (policies/exceptions.py). `config_file`: another stack file than
-    stacks/Pulumi.<stack>.yaml (the examples)."""
+    written exceptions. `config_file`: another stack file than stacks/Pulumi.<stack>.yaml
+    (the examples)."""
     result = plan_stack(stack, config_file)
     environment = str(result.outputs["environment"])
-    resources = reviewed_resources(stack, result.resources, config_file)
-    charts = {f"{r.type} {r.name}" for r in resources[len(result.resources) :]}
-    found = review(resources, policy_config.load(environment))
-    excepted = [
-        v
-        for v in found
-        if v.resource in charts and accepted(v.policy, v.resource.split(" ", 1)[1], v.message)
-    ]
-    return environment, [v for v in found if v not in excepted], excepted
+    version = kubernetes_version(stack, config_file)
+    violations, excepted = review_with_charts(result.resources, version, environment)
+    return environment, violations, excepted
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -90,6 +90,28 @@ def gpu_box(**sections: Any) -> Raw:
     return raw
 
 
+def pooled_and_sleeping(**sections: Any) -> Raw:
+    """The 4090D box with two models on two GPUs each: Qwen2.5-7B always on, routed by its
+    InferencePool's endpoint picker; Qwen2.5-0.5B asleep at zero when idle (15 minutes),
+    woken by its first request through the gateway."""
+    raw = gpu_box()
+    raw["models"][0].update(routing="inferencePool", replicas=1, autoscaling={"enabled": False})
+    raw["models"].append(
+        {
+            "name": "qwen2-5-05b",
+            "model": QWEN_05B,
+            "revision": QWEN_05B_REVISION,
+            "pool": "rtx4090d",
+            "tensorParallel": 2,
+            "cache": {"storageClass": "local-path"},
+            "autoscaling": {"minReplicas": 0, "maxReplicas": 1, "idleSeconds": 900},
+        }
+    )
+    raw["autoscaling"] = {"enabled": True}
+    raw.update(copy.deepcopy(sections))
+    return raw
+
+
 def gpu_racks(**sections: Any) -> Raw:
     """The 4090D box times three, in three racks, with the optional features on: model
     cache on NFS (ReadWriteMany), two deployments of one model in a weighted group, global

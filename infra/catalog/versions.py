@@ -61,6 +61,10 @@ CHARTS: dict[str, ChartRef] = {
     # Log shipping: Promtail is deprecated.
     "alloy": ChartRef("alloy", "1.11.1", "https://grafana.github.io/helm-charts"),
     "keda": ChartRef("keda", "2.20.2", "https://kedacore.github.io/charts"),
+    # Scale to zero: its interceptor holds a sleeping model's requests and reports demand.
+    "keda-http-add-on": ChartRef(
+        "keda-add-ons-http", "0.15.0", "https://kedacore.github.io/charts"
+    ),
     # ingress-nginx is retired: the Gateway API with Envoy Gateway.
     "envoy-gateway": ChartRef("gateway-helm", ENVOY_GATEWAY_VERSION, "oci://docker.io/envoyproxy"),
     # The AI Gateway needs Envoy Gateway >= v1.8.1 installed with its extension values.

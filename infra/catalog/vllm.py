@@ -88,6 +88,10 @@ LOADER_MEMORY_GIB = 1
 # torch.compile ~15 s, CUDA-graph capture ~20 s. The CPU backend compiles but captures none.
 TORCH_COMPILE_SECONDS = 15
 CUDA_GRAPH_CAPTURE_SECONDS = 20
+# What a node without it pulls for the CUDA server image: "around 12 GB" for
+# vllm/vllm-openai (vllm-project/vllm#27154, 2025-10). Counted only where a model may wake
+# on a new node (a cloud pool that scales to zero nodes); a node that stays keeps the image.
+VLLM_IMAGE_PULL_GB = 12.0
 
 # vLLM's compile cache (VLLM_CACHE_ROOT: torch.compile artifacts per model and config hash,
 # and Triton kernels): kept on a volume that outlives the pod, so a rollout or scale-up

@@ -57,6 +57,7 @@ from infra.manifests.topology import (
 )
 from infra.planning.capacity import ServingPlan
 from infra.planning.routing import PublicRoute
+from infra.planning.wake import wake_plan
 
 API_KEY_LENGTH = 48
 REDIS_PASSWORD_LENGTH = 48
@@ -153,7 +154,14 @@ class Gateway(pulumi.ComponentResource):
         gw = declare(gateway(cfg, chat_host), child(eg, ns))
         self.namespace = ns
         declare(security_policy(cfg), child(gw, keys))
-        declare(traffic_policy(cfg), child(gw))
+        sleepers = [
+            b.plan
+            for r in args["routes"]
+            for b in r.backends
+            if b.plan.scaling and b.plan.scaling.sleeps
+        ]
+        retry_after = max((wake_plan(p).retry_after_seconds for p in sleepers), default=None)
+        declare(traffic_policy(cfg, retry_after), child(gw))
         declare(client_policy(cfg), child(gw))
         if cfg.tls.mode != "none":
             cm_ns = declare(namespace(CERT_MANAGER_NAMESPACE, "restricted", "tls"), child())
@@ -185,8 +193,9 @@ class Gateway(pulumi.ComponentResource):
         for model, model_ns in sorted(deployments.items()):
             if model in pooled:
                 continue  # its pool's endpoint picker chooses the pod
-            eg_backend = declare(backend(model, model_ns), child(eg, ns))
-            backends.append(declare(ai_service_backend(model), child(ai, eg_backend)))
+            sleeps = model in {p.model.name for p in sleepers}
+            eg_backend = declare(backend(model, model_ns, sleeps), child(eg, ns))
+            backends.append(declare(ai_service_backend(model, sleeps), child(ai, eg_backend)))
         declare(ai_gateway_route(cfg, args["routes"]), child(ai, gw, *backends))
 
         self.endpoint = endpoint(cfg)

@@ -12,6 +12,12 @@ from infra.config.base import Problem, Section, problems_if
 if TYPE_CHECKING:
     from infra.config.stack import StackConfig
 
+# Scale to zero: how long the last replica outlives the last request. Shorter than a few
+# minutes, a conversation's pauses would each cost the next message a cold start.
+DEFAULT_IDLE_SECONDS = 900
+MIN_IDLE_SECONDS = 60
+MAX_IDLE_SECONDS = 7 * 24 * 3600
+
 # What a KEDA trigger may scale on, and the bound of each target.
 AUTOSCALING_TARGETS: dict[str, tuple[str, float]] = {
     "num_requests_waiting": ("queued requests per replica", float("inf")),
@@ -24,15 +30,23 @@ class ModelAutoscaling(Section):
     """Per-model overrides of the stack's `autoscaling` section."""
 
     enabled: bool | None = None
-    min_replicas: int | None = Field(default=None, ge=0, le=64)
+    min_replicas: int | None = Field(
+        default=None, ge=0, le=64, description="0: the model sleeps when idle (scale to zero)"
+    )
     max_replicas: int | None = Field(default=None, ge=1, le=64)
     targets: dict[str, float] | None = None
+    idle_seconds: int | None = Field(
+        default=None, ge=MIN_IDLE_SECONDS, le=MAX_IDLE_SECONDS, description="None = the stack's"
+    )
 
 
 class AutoscalingConfig(Section):
     enabled: bool = False
     min_replicas: int | None = Field(
-        default=None, ge=0, le=64, description="None = the model's replicas"
+        default=None,
+        ge=0,
+        le=64,
+        description="None = the model's replicas; 0 = sleep when idle, wake on a request",
     )
     max_replicas: int | None = Field(
         default=None,
@@ -46,9 +60,12 @@ class AutoscalingConfig(Section):
     )
     polling_interval_seconds: int = Field(default=15, ge=5, le=300)
     cooldown_seconds: int = Field(default=300, ge=0, le=3600)
-    scale_to_zero: bool = Field(
-        default=False,
-        description="scale to zero: refused for now (nothing would wake a model at zero)",
+    idle_seconds: int = Field(
+        default=DEFAULT_IDLE_SECONDS,
+        ge=MIN_IDLE_SECONDS,
+        le=MAX_IDLE_SECONDS,
+        description="a model at minReplicas 0 keeps its last replica this long after the "
+        "last request (KEDA's cooldownPeriod)",
     )
 
 
@@ -102,10 +119,4 @@ def check_autoscaling(cfg: StackConfig) -> list[Problem]:
                 "autoscaling.targets.gpu_utilization",
                 f"model {m.name!r} runs on CPU; set its own targets",
             )
-    return problems + problems_if(
-        cfg.autoscaling.scale_to_zero,
-        "autoscaling.scaleToZero",
-        "not available yet: every trigger reads vLLM's metrics, which exist only while a "
-        "replica runs, so nothing would wake a model at zero; remove it and keep "
-        "minReplicas ≥ 1",
-    )
+    return problems

@@ -217,9 +217,4 @@ def check_dr(cfg: StackConfig) -> list[Problem]:
             f"{dr.dns.name if dr.dns else ''!r} is not gateway.hostname {hostname!r} "
             "(plus the trailing dot)",
         )
-        + problems_if(
-            cfg.autoscaling.scale_to_zero and not dr.standby,
-            "autoscaling.scaleToZero",
-            "never on the active side of a DR pair: it must serve the moment traffic arrives",
-        )
     )

@@ -78,6 +78,13 @@ class ServingPolicy(Section):
         le=1000,
         description="model cache volume read bandwidth, GB/s (startup budget)",
     )
+    download_gbps: float = Field(
+        default=0.1,
+        ge=0.001,
+        le=100,
+        description="what a new pod downloads weights at (and a new node images), GB/s: "
+        "the wake-up estimate of a model at minReplicas 0",
+    )
     startup_safety_factor: float = Field(
         default=3.0, ge=1.0, le=10.0, description="startup budget = estimate × this"
     )

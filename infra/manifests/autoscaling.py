@@ -6,10 +6,12 @@ from infra.catalog.metrics import DCGM_BASE
 from infra.manifests.common import Manifest, labels
 from infra.manifests.model_server import APP
 from infra.manifests.topology import PROMETHEUS_URL
+from infra.manifests.wake import demand_trigger
 from infra.planning import promql
-from infra.planning.autoscaling import behavior
+from infra.planning.autoscaling import Behavior, behavior
 from infra.planning.budgets import Budgets
 from infra.planning.capacity import ServingPlan
+from infra.planning.wake import wake_plan
 
 KEDA_SIZES: Manifest = {
     "operator": {
@@ -64,7 +66,7 @@ def scaled_object(plan: ServingPlan, budgets: Budgets) -> Manifest:
         budgets.termination_grace_seconds,
         scaling.cooldown_seconds,
     )
-    triggers = [
+    triggers: list[Manifest] = [
         {
             "type": "prometheus",
             "name": target.replace("_", "-"),
@@ -78,6 +80,23 @@ def scaled_object(plan: ServingPlan, budgets: Budgets) -> Manifest:
         }
         for target, value in scaling.targets.items()
     ]
+    standby = plan.standby_replicas
+    spec: Manifest = {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": m.name},
+        # A DR standby keeps its warm minimum; the flip to active restores the bounds.
+        "minReplicaCount": standby or scaling.min_replicas,
+        "maxReplicaCount": standby or scaling.max_replicas,
+        "pollingInterval": scaling.polling_interval_seconds,
+        "cooldownPeriod": scaling.cooldown_seconds,
+        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": _behavior(timing)}},
+        "triggers": triggers,
+    }
+    if scaling.sleeps:
+        # vLLM's metrics vanish with the last pod: the interceptor's count wakes it.
+        triggers.append(demand_trigger(plan))
+        # KEDA sleeps a new Deployment at once; let its first replica fill the caches.
+        spec["cooldownPeriod"] = scaling.idle_seconds
+        spec["initialCooldownPeriod"] = wake_plan(plan).hold_seconds + scaling.idle_seconds
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",
@@ -86,39 +105,23 @@ def scaled_object(plan: ServingPlan, budgets: Budgets) -> Manifest:
             "namespace": m.namespace,
             "labels": labels(APP, m.name, "autoscaler"),
         },
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": m.name},
-            # A DR standby keeps its warm minimum; the flip to active restores the bounds.
-            "minReplicaCount": plan.standby_replicas or scaling.min_replicas,
-            "maxReplicaCount": plan.standby_replicas or scaling.max_replicas,
-            "pollingInterval": scaling.polling_interval_seconds,
-            "cooldownPeriod": scaling.cooldown_seconds,
-            "advanced": {
-                "horizontalPodAutoscalerConfig": {
-                    "behavior": {
-                        "scaleUp": {
-                            "stabilizationWindowSeconds": 0,
-                            "policies": [
-                                {
-                                    "type": "Pods",
-                                    "value": 1,
-                                    "periodSeconds": timing.scale_up_period_seconds,
-                                }
-                            ],
-                        },
-                        "scaleDown": {
-                            "stabilizationWindowSeconds": timing.scale_down_stabilization_seconds,
-                            "policies": [
-                                {
-                                    "type": "Pods",
-                                    "value": 1,
-                                    "periodSeconds": timing.scale_down_period_seconds,
-                                }
-                            ],
-                        },
-                    }
-                }
-            },
-            "triggers": triggers,
+        "spec": spec,
+    }
+
+
+def _behavior(timing: Behavior) -> Manifest:
+    """One replica at a time each way: the last must finish starting (or draining)."""
+    return {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 0,
+            "policies": [
+                {"type": "Pods", "value": 1, "periodSeconds": timing.scale_up_period_seconds}
+            ],
+        },
+        "scaleDown": {
+            "stabilizationWindowSeconds": timing.scale_down_stabilization_seconds,
+            "policies": [
+                {"type": "Pods", "value": 1, "periodSeconds": timing.scale_down_period_seconds}
+            ],
         },
     }

@@ -9,6 +9,8 @@ Manifest = dict[str, Any]
 
 # The UID our own pods and images run as: high, so it is no login user on a workstation.
 PLATFORM_UID = 10001
+# The user distroless and ko-built images (Go controllers, proxies) run as: "nonroot".
+NONROOT_UID = 65532
 
 PART_OF = "llm-platform"
 MANAGED_BY = "pulumi"

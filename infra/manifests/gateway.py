@@ -32,9 +32,11 @@ from infra.manifests.topology import (
     GATEWAY_NAMESPACE,
     HTTP_PORT,
     HTTPS_PORT,
+    INTERCEPTOR_PROXY_PORT,
     PROXY_SERVICE,
     TLS_SECRET,
 )
+from infra.manifests.wake import WAKE_HEADER, interceptor_host, wake_response_override
 from infra.planning.routing import PublicRoute
 
 # The AI Gateway controller's extension server, which Envoy Gateway calls while translating.
@@ -228,26 +230,34 @@ def backend_name(plan_name: str) -> str:
     return f"vllm-{plan_name}"
 
 
-def backend(name: str, namespace: str) -> Manifest:
-    """Envoy resolves the headless Service: one endpoint per ready vLLM pod."""
+def backend(name: str, namespace: str, sleeps: bool = False) -> Manifest:
+    """Envoy resolves the headless Service: one endpoint per ready vLLM pod. A model that
+    sleeps is reached through the KEDA HTTP add-on's interceptor, which wakes and waits."""
     host = f"{pod_service_name(name)}.{namespace}.svc.cluster.local"
+    port = SERVER_PORT
+    if sleeps:
+        host, port = interceptor_host(), INTERCEPTOR_PROXY_PORT
     return {
         "apiVersion": f"{EG_API}/v1alpha1",
         "kind": "Backend",
         "metadata": gateway_meta(backend_name(name), "backend"),
-        "spec": {"endpoints": [{"fqdn": {"hostname": host, "port": SERVER_PORT}}]},
+        "spec": {"endpoints": [{"fqdn": {"hostname": host, "port": port}}]},
     }
 
 
-def ai_service_backend(name: str) -> Manifest:
+def ai_service_backend(name: str, sleeps: bool = False) -> Manifest:
+    spec: Manifest = {
+        "schema": {"name": "OpenAI"},  # vLLM speaks the OpenAI API
+        "backendRef": {"group": EG_API, "kind": "Backend", "name": backend_name(name)},
+    }
+    if sleeps:
+        # The interceptor holds requests for several deployments: this one is for `name`.
+        spec["headerMutation"] = {"set": [{"name": WAKE_HEADER, "value": name}]}
     return {
         "apiVersion": "aigateway.envoyproxy.io/v1beta1",
         "kind": "AIServiceBackend",
         "metadata": gateway_meta(backend_name(name), "backend"),
-        "spec": {
-            "schema": {"name": "OpenAI"},  # vLLM speaks the OpenAI API
-            "backendRef": {"group": EG_API, "kind": "Backend", "name": backend_name(name)},
-        },
+        "spec": spec,
     }
 
 
@@ -319,9 +329,11 @@ def security_policy(gw: GatewayConfig) -> Manifest:
     }
 
 
-def traffic_policy(gw: GatewayConfig) -> Manifest:
+def traffic_policy(gw: GatewayConfig, wake_retry_after: int | None = None) -> Manifest:
+    """`wake_retry_after`: with a sleeping model, the Retry-After (seconds) a request gets
+    when its model did not wake within the hold (the longest wake-up of the stack's)."""
     outlier = gw.outlier_detection
-    return {
+    policy: Manifest = {
         "apiVersion": f"{EG_API}/v1alpha1",
         "kind": "BackendTrafficPolicy",
         "metadata": gateway_meta("serving", "traffic"),
@@ -346,6 +358,9 @@ def traffic_policy(gw: GatewayConfig) -> Manifest:
             "dns": {"dnsRefreshRate": DNS_REFRESH, "respectDnsTtl": True},
         },
     }
+    if wake_retry_after is not None:
+        policy["spec"]["responseOverride"] = [wake_response_override(wake_retry_after)]
+    return policy
 
 
 def client_policy(gw: GatewayConfig) -> Manifest:

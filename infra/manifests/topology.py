@@ -96,6 +96,14 @@ OPEN_WEBUI_PODS: Final = {
     "app.kubernetes.io/instance": "open-webui",
     "app.kubernetes.io/component": "open-webui",
 }
+# The KEDA HTTP add-on (scale to zero), installed in KEDA_NAMESPACE: its chart names its
+# Services after the chart, not the release.
+HTTP_ADD_ON: Final = "keda-add-ons-http"
+INTERCEPTOR_PROXY: Final = f"{HTTP_ADD_ON}-interceptor-proxy"  # holds requests for sleepers
+INTERCEPTOR_PROXY_PORT: Final = 8080
+INTERCEPTOR_ADMIN_PORT: Final = 9090  # the scaler reads the held-request counts here
+HTTP_SCALER: Final = f"{HTTP_ADD_ON}-external-scaler"
+HTTP_SCALER_PORT: Final = 9090  # KEDA asks it whether a sleeping model has demand
 HF_TOKEN_SECRET: Final = "hf-token"
 HF_TOKEN_KEY: Final = "token"
 LOADER_SERVICE_ACCOUNT: Final = "model-loader"
@@ -107,6 +115,14 @@ PROMETHEUS_PODS: Final = {"app.kubernetes.io/name": "prometheus"}
 # Envoy Gateway's rate-limit service (Deployment envoy-ratelimit in its namespace).
 RATELIMIT_PODS: Final = {"app.kubernetes.io/component": "ratelimit"}
 DNS_PODS: Final = {"k8s-app": "kube-dns"}  # CoreDNS keeps the kube-dns label
+INTERCEPTOR_PODS: Final = {
+    "app.kubernetes.io/part-of": HTTP_ADD_ON,
+    "app.kubernetes.io/component": "interceptor",
+}
+HTTP_SCALER_PODS: Final = {
+    "app.kubernetes.io/part-of": HTTP_ADD_ON,
+    "app.kubernetes.io/component": "scaler",
+}
 
 
 # --------------------------------------------------------------------------- stack outputs

@@ -23,6 +23,12 @@ class ScalingPlan:
     targets: dict[str, float]
     polling_interval_seconds: int
     cooldown_seconds: int
+    idle_seconds: int  # at minReplicas 0: the last replica outlives the last request so long
+
+    @property
+    def sleeps(self) -> bool:
+        """Scales to zero when idle, and wakes on a request (through the gateway)."""
+        return self.min_replicas == 0
 
 
 def _effective(
@@ -109,16 +115,10 @@ def resolve_scaling(
                 )
                 continue
         if minimum == 0:
-            # Every trigger reads vLLM's own metrics, which vanish with the last pod.
-            problems.append(
-                Problem(
-                    f"{at}.autoscaling.minReplicas",
-                    "0 could never scale up "
-                    "again: the triggers read vLLM's metrics, which exist only "
-                    "while a replica runs; use minReplicas: 1",
-                )
-            )
-            continue
+            refused = sleep_problems(cfg, m, _min_path(cfg, i, m))
+            if refused:
+                problems += refused
+                continue
         if minimum > high:
             problems.append(Problem(path, f"maxReplicas {high} is below minReplicas {minimum}"))
             continue
@@ -130,8 +130,47 @@ def resolve_scaling(
             dict(targets),
             cfg.autoscaling.polling_interval_seconds,
             cfg.autoscaling.cooldown_seconds,
+            _idle_seconds(cfg, m),
         )
     return resolved, problems
+
+
+def _idle_seconds(cfg: StackConfig, m: ModelConfig) -> int:
+    own = m.autoscaling.idle_seconds if m.autoscaling is not None else None
+    return own if own is not None else cfg.autoscaling.idle_seconds
+
+
+def sleep_problems(cfg: StackConfig, m: ModelConfig, path: str) -> list[Problem]:
+    """Where minReplicas 0 cannot work: the first request must reach something that holds
+    it while a replica starts (the gateway hands it to the KEDA HTTP add-on's interceptor)."""
+    keep = "keep minReplicas ≥ 1"
+    if not cfg.gateway.enabled:
+        return [
+            Problem(
+                path,
+                f"0 needs the gateway: it holds the first request for {m.name!r} while a "
+                "replica starts (vLLM's own metrics vanish with the last pod, so nothing "
+                f"else would wake it); enable gateway or {keep}",
+            )
+        ]
+    if cfg.dr is not None:
+        return [
+            Problem(
+                path,
+                f"0 is refused in a DR pair: the standby keeps warm replicas and a flip must "
+                f"serve at once, not after a cold start; {keep}",
+            )
+        ]
+    if m.routing == "inferencePool":
+        return [
+            Problem(
+                path,
+                f"0 cannot serve {m.name!r} through its InferencePool: the endpoint picker "
+                "chooses among running pods and has none to wake; use routing: backend for "
+                f"a model that sleeps, or {keep}",
+            )
+        ]
+    return []
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from infra.catalog.vllm import CUDA_GRAPH_CAPTURE_SECONDS, TORCH_COMPILE_SECONDS
-from infra.planning.capacity import ServingPlan
+from infra.planning.plans import ServingPlan
 
 
 @dataclass(frozen=True)

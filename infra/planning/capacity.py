@@ -52,6 +52,7 @@ from infra.planning.placement import (
     zone_loss_problems,
 )
 from infra.planning.plans import PlatformPlan, PoolPlan, Problems, Rollout, ServingPlan
+from infra.planning.wake import wake_problems
 
 __all__ = ["PlatformPlan", "PoolPlan", "ServingPlan", "plan_platform"]
 
@@ -387,8 +388,10 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
     plans = [replace(p, cache=layouts[p.model.name]) for p in plans]
     pool_plans = place(pools, node_names, plans, slices, out, index)
     pool_index = {p.name: i for i, p in enumerate(cfg.node_pools)}
-    for problem in zone_loss_problems(plans, index) + node_fit_problems(
-        pool_plans, plans, pool_index
+    for problem in (
+        zone_loss_problems(plans, index)
+        + node_fit_problems(pool_plans, plans, pool_index)
+        + wake_problems(cfg.gateway.request_timeout_seconds, plans)
     ):
         out.add(*problem)
     if out.items:

@@ -59,6 +59,11 @@ class ServingPlan:
         return self.scaling.min_replicas if self.scaling else self.model.replicas
 
     @property
+    def sleeps(self) -> bool:
+        """Scales to zero when idle; the gateway wakes it (planning/wake.py)."""
+        return self.scaling is not None and self.scaling.sleeps
+
+    @property
     def cache_layout(self) -> CacheLayout:
         assert self.cache is not None, "plan_platform sets the cache layout"
         return self.cache

@@ -13,12 +13,13 @@ from typing import Any
 
 import yaml
 
-NON_ROOT_UID = 65532  # distroless "nonroot"
+from infra.manifests.common import NONROOT_UID
+
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
 POD_CONTEXT = {
     "runAsNonRoot": True,
-    "runAsUser": NON_ROOT_UID,
-    "runAsGroup": NON_ROOT_UID,
+    "runAsUser": NONROOT_UID,
+    "runAsGroup": NONROOT_UID,
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 CONTAINER_CONTEXT = {

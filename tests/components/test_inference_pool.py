@@ -18,10 +18,8 @@ from infra.manifests.inference_pool import epp_pods
 from infra.plan import manifest_of
 from infra.planning.promql import vector_selectors
 from infra.postrender.harden import harden
-from policies import config as policy_config
-from policies.exceptions import accepted
-from policies.helm import chart_resources, render_release
-from policies.review import review
+from policies.helm import render_release
+from policies.review import review_with_charts
 from tests import crd_schema
 from tests.builders import gpu_box, rendered
 from tests.engines.prom_tools import PROMTOOL, run, tool
@@ -134,18 +132,8 @@ def test_only_the_gateway_reaches_the_picker_and_the_picker_only_the_pods(
 
 
 def test_a_pooled_stack_passes_production_with_chart_objects(result: RunResult) -> None:
-    charts = [
-        c
-        for c in chart_resources(result.resources, "1.31")
-        if c.type != "kubernetes:core/v1:Secret"
-    ]
-    found = review(result.resources + charts, policy_config.load("production"))
-    left = [
-        v
-        for v in found
-        if v.level == "mandatory" and not accepted(v.policy, v.resource.split(" ", 1)[1], v.message)
-    ]
-    assert not left, left
+    left, _ = review_with_charts(result.resources, "1.31", "production")
+    assert not [v for v in left if v.level == "mandatory"], left
 
 
 def test_a_weighted_split_cannot_include_a_pool() -> None:

@@ -1,7 +1,7 @@
 """Every alert judged by Prometheus's own evaluator (`promtool test rules`): a series that
 must fire it, with the labels an on-call sees, and one that must not. Config: tests/builders
 gpu_box (Qwen2.5-7B on a 4x RTX 4090D node, TTFT objective 1.5 s, 99.9 % availability,
-default thresholds), with and without the gateway."""
+default thresholds), with and without the gateway, and with the model asleep at zero."""
 
 from __future__ import annotations
 
@@ -36,9 +36,43 @@ class Case:
     at: str
     fires: list[dict[str, str]] = field(default_factory=list)  # [] = must stay quiet
     gateway: bool = True
+    sleeps: bool = False  # the model scales to zero when idle (minReplicas 0)
 
+
+AVAILABLE = f'kube_deployment_status_replicas_available{{namespace="{NS}",deployment="{MODEL}"}}'
+DESIRED = f'kube_deployment_spec_replicas{{namespace="{NS}",deployment="{MODEL}"}}'
 
 CASES = [
+    Case(
+        "VLLMModelUnavailable",
+        "a model asleep at zero (no replica wanted): quiet",
+        [(AVAILABLE, "0x15"), (DESIRED, "0x15")],
+        "10m",
+        sleeps=True,
+    ),
+    Case(
+        "VLLMModelUnavailable",
+        "a model woken by a request but not ready past its startup budget pages",
+        [(AVAILABLE, "0x15"), (DESIRED, "1x15")],
+        "10m",
+        [{"severity": "critical", **OF_MODEL, "deployment": MODEL}],
+        sleeps=True,
+    ),
+    Case(
+        "VLLMMetricsAbsent",
+        "a model asleep has no series: quiet",
+        [(DESIRED, "0x15")],
+        "12m",
+        sleeps=True,
+    ),
+    Case(
+        "VLLMMetricsAbsent",
+        "a model awake but not scraped",
+        [(DESIRED, "1x15")],
+        "12m",
+        [{"severity": "warning", **OF_MODEL, "job": vllm_job(NS)}],
+        sleeps=True,
+    ),
     Case(
         "VLLMModelUnavailable",
         "no replica ready past the startup budget pages",
@@ -296,8 +330,10 @@ CASES = [
 ]
 
 
-def _groups(gateway: bool) -> list[dict[str, Any]]:
+def _groups(gateway: bool, sleeps: bool = False) -> list[dict[str, Any]]:
     raw = gpu_box() if gateway else gpu_box(gateway={"enabled": False})
+    if sleeps:
+        raw["autoscaling"]["minReplicas"] = 0
     return rule_groups(rendered(raw))
 
 
@@ -324,7 +360,7 @@ def _test_file(case: Case) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.alert}: {c.why}" for c in CASES])
 def test_promtool_evaluates_the_alert(case: Case, tmp_path: Path) -> None:
-    write_rules(tmp_path, _groups(case.gateway), annotations=False)
+    write_rules(tmp_path, _groups(case.gateway, case.sleeps), annotations=False)
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(_test_file(case), sort_keys=False))
     done = run([tool(PROMTOOL), "test", "rules", "test.yaml"], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -337,9 +373,11 @@ def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
     assert names == fired == quiet
 
 
-@pytest.mark.parametrize("gateway", [True, False])
-def test_promtool_checks_every_rule_with_its_annotations(gateway: bool, tmp_path: Path) -> None:
-    path = write_rules(tmp_path, _groups(gateway))
+@pytest.mark.parametrize(("gateway", "sleeps"), [(True, False), (False, False), (True, True)])
+def test_promtool_checks_every_rule_with_its_annotations(
+    gateway: bool, sleeps: bool, tmp_path: Path
+) -> None:
+    path = write_rules(tmp_path, _groups(gateway, sleeps))
     done = run([tool(PROMTOOL), "check", "rules", path.name], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
 

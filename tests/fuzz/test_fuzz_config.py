@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from infra.config import ConfigError
-from tests.builders import cpu_laptop, gpu_box, gpu_racks
+from tests.builders import cpu_laptop, gpu_box, gpu_racks, pooled_and_sleeping
 from tests.fuzz.mutations import mutated
 from tests.helpers import STACKS, plan_of, raw_config
 
@@ -23,6 +23,7 @@ BASES = [
     gpu_box(),
     cpu_laptop(),
     gpu_racks(),  # every optional feature on: limits, tokens, chat route, load test, racks
+    pooled_and_sleeping(),  # an InferencePool and a model at zero
     *(raw_config(s) for s in STACKS if s != "dr-secondary"),
 ]
 

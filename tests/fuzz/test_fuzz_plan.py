@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, seed, settings
 
 from infra.plan import main
-from tests.builders import cpu_laptop, gpu_box, gpu_racks, stack_file_text
+from tests.builders import cpu_laptop, gpu_box, gpu_racks, pooled_and_sleeping, stack_file_text
 from tests.fuzz.mutations import mutated
 
 SEED = 20261121
@@ -67,7 +67,7 @@ def _plan(raw: dict[str, Any]) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,
 )
-@given(mutated([gpu_box(), cpu_laptop(), gpu_racks()]))
+@given(mutated([gpu_box(), cpu_laptop(), gpu_racks(), pooled_and_sleeping()]))
 def test_plan_exits_0_with_valid_objects_or_2_with_one_line_per_problem(
     raw: dict[str, Any],
 ) -> None:

@@ -324,6 +324,12 @@ DR_CASES = [
         "S3-compatible store",
     ),
     (
+        "dr-primary",
+        lambda r: r["autoscaling"].update(enabled=True, minReplicas=0),
+        "autoscaling.minReplicas",
+        "0 is refused in a DR pair",
+    ),
+    (
         "dev",
         lambda r: r.update(dr={"role": "primary"}),
         "dr",

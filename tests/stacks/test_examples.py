@@ -1,5 +1,6 @@
-"""The seeds' scenarios as example stack files (examples/): each plans cleanly and passes the
-review at its environment's strictness, chart objects included."""
+"""The seeds' scenarios, and a box with one pooled and one sleeping model, as example stack
+files (examples/): each plans cleanly and passes the review at its environment's strictness,
+chart objects included."""
 
 from __future__ import annotations
 
@@ -18,8 +19,13 @@ def _name(path: Path) -> str:
     return path.name.removeprefix("Pulumi.").removesuffix(".yaml")
 
 
-def test_the_three_seed_scenarios_are_there() -> None:
-    assert {_name(p) for p in EXAMPLES} == {"seed-7b-128k", "seed-05b-x8", "seed-7b-tp4-gpu"}
+def test_the_examples_are_there() -> None:
+    assert {_name(p) for p in EXAMPLES} == {
+        "seed-7b-128k",
+        "seed-05b-x8",
+        "seed-7b-tp4-gpu",
+        "pool-and-sleep",
+    }
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=_name)
@@ -44,3 +50,8 @@ def test_the_scenarios_get_what_the_seeds_ask_for() -> None:
     }
     [tp4] = models("seed-7b-tp4-gpu").values()
     assert (tp4["tensorParallel"], tp4["replicas"]) == (4, "1–2")
+    both = models("pool-and-sleep")
+    assert {n: (m["routing"], m["replicas"], m["idleWindow"]) for n, m in both.items()} == {
+        "qwen2-5-7b": ("inferencePool", 1, "always on"),
+        "qwen2-5-05b": ("backend", "0–1", "900 s"),
+    }

@@ -174,16 +174,25 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         ["out of range", "≤ 1"],
     ),
     (
-        "scale to zero cannot wake",
-        lambda r: r["autoscaling"].update(minReplicas=0),
-        "models[0].autoscaling.minReplicas",
-        ["could never scale up", "use minReplicas: 1"],
+        "scale to zero without the gateway that wakes it",
+        lambda r: (r["autoscaling"].update(minReplicas=0), r["gateway"].update(enabled=False)),
+        "autoscaling.minReplicas",
+        ["0 needs the gateway", "keep minReplicas ≥ 1"],
     ),
     (
-        "scale to zero not available (no circle back to minReplicas)",
+        "scale to zero whose wake-up outlasts the gateway's deadline",
+        lambda r: (
+            r["autoscaling"].update(minReplicas=0),
+            r["gateway"].update(requestTimeoutSeconds=120),
+        ),
+        "autoscaling.minReplicas",
+        ["may take up to 175 s", "requestTimeoutSeconds is 120", "raise it above 175"],
+    ),
+    (
+        "the old scaleToZero switch (minReplicas: 0 replaced it)",
         lambda r: r["autoscaling"].update(scaleToZero=True),
         "autoscaling.scaleToZero",
-        ["not available yet", "minReplicas ≥ 1"],
+        ["unknown key", "idleSeconds", "minReplicas"],
     ),
     (
         "retention not a duration",

@@ -135,10 +135,15 @@ def _model_health(plan: ServingPlan, who: dict[str, str], base: str | None) -> l
     m, b = plan.model, budgets(plan)
     available = promql.deployment_series("deployment_available", m.namespace, m.name)
     scraped = promql.selector(UP, {"job": vllm_job(m.namespace)}, {"pod": promql.pods_of(m.name)})
+    unavailable, absent = f"{available} < 1", f"absent({scraped})"
+    if plan.sleeps:
+        # Asleep is not down: only while a replica is wanted (waking, or awake).
+        wanted = f"{promql.deployment_series('deployment_desired', m.namespace, m.name)} > 0"
+        unavailable, absent = f"{unavailable} and {wanted}", f"{absent} and on() ({wanted})"
     return [
         _rule(
             "VLLMModelUnavailable",
-            f"{available} < 1",
+            unavailable,
             _minutes(b.startup.budget_seconds + b.readiness.budget_seconds),
             "critical",
             f"{m.name}: no replica is ready",
@@ -149,7 +154,7 @@ def _model_health(plan: ServingPlan, who: dict[str, str], base: str | None) -> l
         ),
         _rule(
             "VLLMMetricsAbsent",
-            f"absent({scraped})",
+            absent,
             ABSENT_FOR,
             "warning",
             f"{m.name}: no vLLM metrics at all",
