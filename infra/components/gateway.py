@@ -154,13 +154,11 @@ class Gateway(pulumi.ComponentResource):
         gw = declare(gateway(cfg, chat_host), child(eg, ns))
         self.namespace = ns
         declare(security_policy(cfg), child(gw, keys))
-        sleepers = [
-            b.plan
-            for r in args["routes"]
-            for b in r.backends
-            if b.plan.scaling and b.plan.scaling.sleeps
-        ]
-        retry_after = max((wake_plan(p).retry_after_seconds for p in sleepers), default=None)
+        sleepers = {
+            b.plan.model.name: b.plan for r in args["routes"] for b in r.backends if b.plan.sleeps
+        }
+        # A caller whose model did not wake in time retries after a (the longest) wake-up.
+        retry_after = max((wake_plan(p).estimate_seconds for p in sleepers.values()), default=None)
         declare(traffic_policy(cfg, retry_after), child(gw))
         declare(client_policy(cfg), child(gw))
         if cfg.tls.mode != "none":
@@ -193,7 +191,7 @@ class Gateway(pulumi.ComponentResource):
         for model, model_ns in sorted(deployments.items()):
             if model in pooled:
                 continue  # its pool's endpoint picker chooses the pod
-            sleeps = model in {p.model.name for p in sleepers}
+            sleeps = model in sleepers
             eg_backend = declare(backend(model, model_ns, sleeps), child(eg, ns))
             backends.append(declare(ai_service_backend(model, sleeps), child(ai, eg_backend)))
         declare(ai_gateway_route(cfg, args["routes"]), child(ai, gw, *backends))

@@ -35,6 +35,7 @@ from infra.manifests.topology import (
     INTERCEPTOR_PROXY_PORT,
     PROXY_SERVICE,
     TLS_SECRET,
+    service_host,
 )
 from infra.manifests.wake import WAKE_HEADER, interceptor_host, wake_response_override
 from infra.planning.routing import PublicRoute
@@ -71,7 +72,7 @@ def listener(gw: GatewayConfig) -> str:
 
 
 def endpoint(gw: GatewayConfig) -> str:
-    host = gw.hostname or f"{PROXY_SERVICE}.{EG_NAMESPACE}.svc.cluster.local"
+    host = gw.hostname or service_host(PROXY_SERVICE, EG_NAMESPACE)
     return f"{listener(gw)}://{host}/v1"
 
 
@@ -233,7 +234,7 @@ def backend_name(plan_name: str) -> str:
 def backend(name: str, namespace: str, sleeps: bool = False) -> Manifest:
     """Envoy resolves the headless Service: one endpoint per ready vLLM pod. A model that
     sleeps is reached through the KEDA HTTP add-on's interceptor, which wakes and waits."""
-    host = f"{pod_service_name(name)}.{namespace}.svc.cluster.local"
+    host = service_host(pod_service_name(name), namespace)
     port = SERVER_PORT
     if sleeps:
         host, port = interceptor_host(), INTERCEPTOR_PROXY_PORT

@@ -25,6 +25,7 @@ from infra.manifests.topology import (
     EG_NAMESPACE,
     RATELIMIT_NAMESPACE,
     RATELIMIT_PODS,
+    service_host,
 )
 
 REDIS = "redis"
@@ -120,7 +121,7 @@ def rate_limit_spec(gw: GatewayConfig) -> Manifest:
 
 
 def redis_url(gw: GatewayConfig) -> str:
-    return gw.redis.url or f"{REDIS}.{RATELIMIT_NAMESPACE}.svc.cluster.local:{REDIS_PORT}"
+    return gw.redis.url or f"{service_host(REDIS, RATELIMIT_NAMESPACE)}:{REDIS_PORT}"
 
 
 def redis_config(password: str, persistent: bool) -> str:

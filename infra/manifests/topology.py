@@ -45,6 +45,14 @@ HTTPS_PORT: Final = 443
 DNS_PORT: Final = 53
 
 # --------------------------------------------------------------------------- names and URLs
+
+
+def service_host(name: str, namespace: str) -> str:
+    """A Service's cluster DNS name (fully qualified: Envoy and Redis clients resolve it
+    without the pod's search domains)."""
+    return f"{name}.{namespace}.svc.cluster.local"
+
+
 KPS_NAME: Final = "kps"  # kube-prometheus-stack fullnameOverride: services are kps-prometheus, …
 PROMETHEUS_PORT: Final = 9090
 PROMETHEUS_URL: Final = f"http://{KPS_NAME}-prometheus.{MONITORING_NAMESPACE}.svc:{PROMETHEUS_PORT}"
@@ -74,7 +82,7 @@ LOKI_UID: Final = "loki"
 GATEWAY_CLASS: Final = "llm-platform"
 GATEWAY: Final = "llm-gateway"
 PROXY_SERVICE: Final = "llm-gateway"  # fixed name of the Envoy Service (in EG_NAMESPACE)
-AI_GATEWAY_EXTENSION: Final = f"ai-gateway-controller.{AI_GATEWAY_NAMESPACE}.svc.cluster.local"
+AI_GATEWAY_EXTENSION: Final = service_host("ai-gateway-controller", AI_GATEWAY_NAMESPACE)
 AI_GATEWAY_EXTENSION_PORT: Final = 1063
 API_KEYS_SECRET: Final = "llm-api-keys"
 TLS_SECRET: Final = "llm-gateway-tls"

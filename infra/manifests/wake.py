@@ -33,6 +33,7 @@ from infra.manifests.topology import (
     INTERCEPTOR_PROXY,
     INTERCEPTOR_PROXY_PORT,
     KEDA_NAMESPACE,
+    service_host,
 )
 from infra.planning.plans import ServingPlan
 from infra.planning.wake import wake_plan
@@ -56,6 +57,8 @@ ADD_ON_RESOURCES: Manifest = {
 # What the interceptor's give-up looks like to the gateway (Go's http.Error).
 INTERCEPTOR_TIMEOUT_STATUS = 504
 INTERCEPTOR_ERROR_TYPE = "text/plain; charset=utf-8"
+# What the caller gets instead: try again later (with Retry-After).
+WAKE_GIVE_UP_STATUS = 503
 
 
 def http_add_on_values(replicas: int) -> Manifest:
@@ -86,7 +89,7 @@ def http_add_on_values(replicas: int) -> Manifest:
 
 
 def interceptor_host() -> str:
-    return f"{INTERCEPTOR_PROXY}.{KEDA_NAMESPACE}.svc.cluster.local"
+    return service_host(INTERCEPTOR_PROXY, KEDA_NAMESPACE)
 
 
 def interceptor_route(plan: ServingPlan, request_timeout_seconds: int) -> Manifest:
@@ -158,7 +161,7 @@ def wake_response_override(retry_after_seconds: int) -> Manifest:
         },
         "source": "Backend",
         "response": {
-            "statusCode": 503,
+            "statusCode": WAKE_GIVE_UP_STATUS,
             "contentType": "application/json",
             "body": {"type": "Inline", "inline": body},
             "header": {"set": [{"name": "Retry-After", "value": str(retry_after_seconds)}]},

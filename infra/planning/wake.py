@@ -29,7 +29,6 @@ class WakePlan:
     parts: dict[str, float]  # seconds per phase, in order
     estimate_seconds: int  # the sum: what the first caller waits, typically
     hold_seconds: int  # how long the first request is held before a 503 (padded)
-    retry_after_seconds: int  # what the 503 tells the caller to wait
 
 
 def new_node(plan: ServingPlan) -> bool:
@@ -61,7 +60,6 @@ def wake_plan(plan: ServingPlan) -> WakePlan:
         parts=parts,
         estimate_seconds=estimate,
         hold_seconds=math.ceil(before_start * factor) + budgets(plan).startup.budget_seconds,
-        retry_after_seconds=estimate,
     )
 
 

@@ -13,21 +13,16 @@ from typing import Any
 
 import yaml
 
-from infra.manifests.common import NONROOT_UID
+from infra.manifests.common import (
+    NONROOT_UID,
+    container_security_context,
+    pod_security_context,
+)
 
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
-POD_CONTEXT = {
-    "runAsNonRoot": True,
-    "runAsUser": NONROOT_UID,
-    "runAsGroup": NONROOT_UID,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-CONTAINER_CONTEXT = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-}
+# The same contexts our own pods get (manifests/common.py), as distroless "nonroot".
+POD_CONTEXT = pod_security_context(NONROOT_UID)
+CONTAINER_CONTEXT = container_security_context()
 
 
 def harden(obj: dict[str, Any]) -> dict[str, Any]:

@@ -201,7 +201,7 @@ def test_a_model_that_did_not_wake_in_time_is_a_503_with_retry_after(result: Run
     response = override["response"]
     assert response["statusCode"] == 503
     plan = next(p for p in plan_of(pooled_and_sleeping()).models if p.model.name == SLEEPER)
-    retry = str(wake_plan(plan).retry_after_seconds)
+    retry = str(wake_plan(plan).estimate_seconds)
     assert response["header"]["set"] == [{"name": "Retry-After", "value": retry}]
     error = json.loads(response["body"]["inline"])["error"]
     assert error["code"] == "model_waking" and retry in error["message"]

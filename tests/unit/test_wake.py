@@ -59,7 +59,6 @@ def test_on_a_box_that_stays_up_waking_is_scheduling_then_the_servers_start() ->
     assert wake.hold_seconds == math.ceil(SCHEDULE_SECONDS * factor) + (
         budgets(plan).startup.budget_seconds
     )
-    assert wake.retry_after_seconds == wake.estimate_seconds
 
 
 def test_a_cloud_pool_at_zero_nodes_adds_a_node_an_image_and_a_download() -> None:
