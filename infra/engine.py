@@ -23,8 +23,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_MASK = "[secret]"
 
 
+# Await settings the pulumi-kubernetes provider reads from an object's annotations
+# (provider/pkg/metadata/annotations.go), and a Helm release's own inputs.
+SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+
+
 @dataclass
 class Recorded:
+    """One registration: what the program declared, and what `pulumi up` orders and waits
+    by. `depends_on` holds the URNs the SDK waited for before registering it (explicit
+    `depends_on`, expanded from components to their resources, and the resources whose
+    outputs its inputs take); the parent is waited for too."""
+
     type: str
     name: str
     urn: str
@@ -32,8 +44,34 @@ class Recorded:
     inputs: dict[str, Any]
     secret_paths: list[str]
     depends_on: list[str] = field(default_factory=list)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)  # create/update/delete
 
-    def as_json(self) -> dict[str, Any]:
+    @property
+    def label(self) -> str:
+        """How a resource is named wherever a person reads it: type and Pulumi name."""
+        return f"{self.type} {self.name}"
+
+    def awaits(self) -> dict[str, Any]:
+        """The provider's await settings on this resource, as declared."""
+        out: dict[str, Any] = {}
+        if self.custom_timeouts:
+            out["customTimeouts"] = dict(self.custom_timeouts)
+        if self.type == HELM_RELEASE_TYPE:
+            out["skipAwait"] = bool(self.inputs.get("skipAwait", False))
+            if "timeout" in self.inputs:
+                out["timeoutSeconds"] = int(self.inputs["timeout"])
+            return out
+        annotations = (self.inputs.get("metadata") or {}).get("annotations") or {}
+        if SKIP_AWAIT_ANNOTATION in annotations:
+            out["skipAwait"] = annotations[SKIP_AWAIT_ANNOTATION] == "true"
+        if TIMEOUT_ANNOTATION in annotations:
+            out["timeoutSeconds"] = int(annotations[TIMEOUT_ANNOTATION])
+        return out
+
+    def as_json(self, labels: dict[str, str] | None = None) -> dict[str, Any]:
+        """`labels`: URN -> label of every resource of the run, to name the dependencies."""
+        names = labels or {}
+        after = [*self.depends_on, *([self.parent] if self.parent in names else [])]
         return {
             "type": self.type,
             "name": self.name,
@@ -41,6 +79,8 @@ class Recorded:
             "parent": self.parent,
             "inputs": self.inputs,
             "secret_paths": self.secret_paths,
+            "dependsOn": sorted({names.get(urn, urn) for urn in after}),
+            **self.awaits(),
         }
 
 
@@ -101,6 +141,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                     inputs,
                     secrets,
                     sorted(request.dependencies),
+                    _timeouts(request.customTimeouts),
                 )
             )
         return response
@@ -110,6 +151,11 @@ class _RecordingMonitor(mocks.MockMonitor):
             outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=False)
             self.stack_outputs = _clean(outputs, "", [])
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
+
+
+def _timeouts(message: Any) -> dict[str, str]:
+    """The request's customTimeouts (a protobuf message), only the ones set."""
+    return {k: getattr(message, k) for k in ("create", "update", "delete") if getattr(message, k)}
 
 
 class _Behaviour(mocks.Mocks):

@@ -82,8 +82,9 @@ def _inside(folder: Path, path: Path) -> bool:
 
 def _write_into(result: RunResult, folder: Path) -> int:
     (folder / "manifests").mkdir()
+    labels = {r.urn: r.label for r in result.resources}
     (folder / "resources.json").write_text(
-        json.dumps([r.as_json() for r in result.resources], indent=2, sort_keys=True) + "\n"
+        json.dumps([r.as_json(labels) for r in result.resources], indent=2, sort_keys=True) + "\n"
     )
     # The capacity plan, machine-readable: the figures the table prints, per model.
     (folder / "capacity.json").write_text(
