@@ -25,14 +25,6 @@ CHARTS_DIR = PROJECT_ROOT / "tests" / "charts"
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 # APIs the platform's clusters serve beyond Kubernetes itself (charts gate templates on them).
 EXTRA_APIS = ("monitoring.coreos.com/v1", "gateway.networking.k8s.io/v1", "cert-manager.io/v1")
-# kube-prometheus-stack's dependency charts are missing from the vendored sources
-# (shared/charts holds the chart without its charts/ directory): rendered without them.
-MISSING_SUBCHARTS = {
-    "kubeStateMetrics": {"enabled": False},
-    "nodeExporter": {"enabled": False},
-    "windowsMonitoring": {"enabled": False},
-    "grafana": {"enabled": False},
-}
 # How Helm splits a rendered template into documents (releaseutil.SplitManifests).
 _SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 
@@ -102,11 +94,7 @@ def chart_of(release: Recorded) -> ChartRef:
 
 
 def values_for_render(release: Recorded) -> dict[str, Any]:
-    values = dict(release.inputs["values"])
-    if release.inputs["name"] == "kube-prometheus-stack":
-        for key, switch in MISSING_SUBCHARTS.items():
-            values[key] = {**values.get(key, {}), **switch}
-    return values
+    return dict(release.inputs["values"])
 
 
 def render_release(release: Recorded, kube_version: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from infra.manifests.observability.values import (
 )
 from infra.manifests.topology import (
     GPU_NAMESPACE,
+    KPS_RELEASE,
     LOGGING_NAMESPACE,
     MONITORING_NAMESPACE,
 )
@@ -72,7 +73,7 @@ class Observability(pulumi.ComponentResource):
         self.grafana_admin_password = password.result
         # The release installs the Prometheus operator's CRDs: custom resources wait for it.
         self.prometheus_stack = helm_release(
-            "kube-prometheus-stack",
+            KPS_RELEASE,
             CHARTS["kube-prometheus-stack"],
             MONITORING_NAMESPACE,
             kube_prometheus_stack_values(cfg, credentials=credentials is not None),

@@ -53,7 +53,10 @@ def service_host(name: str, namespace: str) -> str:
     return f"{name}.{namespace}.svc.cluster.local"
 
 
+KPS_RELEASE: Final = "kube-prometheus-stack"
 KPS_NAME: Final = "kps"  # kube-prometheus-stack fullnameOverride: services are kps-prometheus, …
+# The node-exporter DaemonSet (the subchart's fullname: release name + chart name).
+NODE_EXPORTER: Final = f"{KPS_RELEASE}-prometheus-node-exporter"
 PROMETHEUS_PORT: Final = 9090
 PROMETHEUS_URL: Final = f"http://{KPS_NAME}-prometheus.{MONITORING_NAMESPACE}.svc:{PROMETHEUS_PORT}"
 LOKI_NAME: Final = "loki"

@@ -10,6 +10,7 @@ from pulumi_policy import Secret
 
 from infra.manifests.common import POOL_TAINT
 from infra.manifests.common import STARTUP_ESTIMATE_ANNOTATION as STARTUP_ESTIMATE
+from infra.manifests.topology import NODE_EXPORTER
 from policies.rules.base import (
     GPU,
     Props,
@@ -232,7 +233,11 @@ RULES = [
             "nodeAgents": {
                 "type": "array",
                 "items": {"type": "string"},
-                "default": ["nvidia-device-plugin", "dcgm-exporter"],
+                "default": [
+                    "nvidia-device-plugin",
+                    "dcgm-exporter",
+                    NODE_EXPORTER,
+                ],
             }
         },
     ),
@@ -282,7 +287,11 @@ RULES = [
             "allowed": {
                 "type": "array",
                 "items": {"type": "string"},
-                "default": ["nvidia-device-plugin", "dcgm-exporter"],
+                "default": [
+                    "nvidia-device-plugin",
+                    "dcgm-exporter",
+                    NODE_EXPORTER,
+                ],
             }
         },
     ),

@@ -1,10 +1,8 @@
 """Every Helm release of every shipped stack, rendered by Helm itself (v4, the vendored
 charts at the pinned versions) for every supported Kubernetes version: it renders (values
 schema included), every object is valid, it lands in a namespace the stack declares, and
-every pod volume is mounted.
-
-Gap: shared/charts has kube-prometheus-stack without its dependency charts (kube-state-
-metrics, node-exporter, grafana), so those three are switched off when rendering it."""
+every pod volume is mounted. kube-prometheus-stack renders with its dependency charts
+(Grafana, kube-state-metrics, node-exporter), vendored under its charts/ folder."""
 
 from __future__ import annotations
 
@@ -231,12 +229,6 @@ FREE_FORM = {
 }
 # Not probed, and why.
 NOT_PROBED = {
-    ("kube-prometheus-stack", ("grafana",)): "dependency chart missing from the sources",
-    ("kube-prometheus-stack", ("kube-state-metrics",)): "dependency chart missing",
-    ("kube-prometheus-stack", ("prometheus-node-exporter",)): "dependency chart missing",
-    ("kube-prometheus-stack", ("kubeStateMetrics",)): "switched off for the render",
-    ("kube-prometheus-stack", ("nodeExporter",)): "switched off for the render",
-    ("kube-prometheus-stack", ("windowsMonitoring",)): "switched off for the render",
     ("kube-prometheus-stack", ("crds", "enabled")): "gates CRDs from Helm's crds/ directory, "
     "which `helm template` does not render",
     ("loki", ("loki", "storage", "type")): "read by an if/else chain whose fallback is "

@@ -134,7 +134,16 @@ def kube_prometheus_stack_values(obs: ObservabilityConfig, credentials: bool = F
             },
         },
         "kube-state-metrics": {"resources": SIZES["kube-state-metrics"]},
-        "prometheus-node-exporter": {"resources": SIZES["node-exporter"]},
+        # A host agent (host network, PIDs and /proc, /sys read-only): allow-listed by the
+        # policy pack's no-privileged-workloads rule; it needs no capability.
+        "prometheus-node-exporter": {
+            "resources": SIZES["node-exporter"],
+            "containerSecurityContext": {
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                "readOnlyRootFilesystem": True,
+            },
+        },
         "grafana": {
             "fullnameOverride": GRAFANA_NAME,
             # The admin password is a Pulumi-generated secret, not the chart's default.
@@ -145,6 +154,7 @@ def kube_prometheus_stack_values(obs: ObservabilityConfig, credentials: bool = F
             },
             "resources": SIZES["grafana"],
             "sidecar": {
+                "resources": HELPER_RESOURCES,  # the dashboard and datasource loaders
                 "dashboards": {
                     "enabled": True,
                     "label": DASHBOARD_LABEL,
