@@ -34,6 +34,7 @@ def gpu_box(**sections: Any) -> Raw:
         "environment": "production",
         "cluster": {
             "provider": "existing",
+            "loadBalancers": True,  # k3s ServiceLB
             "context": "gpu-box",
             "kubernetesVersion": "1.31",
             "runtimeClassName": "nvidia",

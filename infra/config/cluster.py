@@ -49,6 +49,13 @@ class ClusterConfig(Section):
     kind_cluster_name: DnsLabel = Field(
         default="llm-platform", description="kind only: the cluster name (context kind-<name>)"
     )
+    load_balancers: bool | None = Field(
+        default=None,
+        description="something in this cluster assigns LoadBalancer Services an address "
+        "(k3s ServiceLB, MetalLB, kube-vip, a cloud); None = yes on gke, no elsewhere: an "
+        "existing or kind cluster must say so before the gateway's Service may be a "
+        "LoadBalancer",
+    )
     runtime_class_name: DnsSubdomain | None = Field(
         default=None,
         description="RuntimeClass for GPU pods where the NVIDIA runtime is not the default "
@@ -68,6 +75,11 @@ class ClusterConfig(Section):
     deletion_protection: bool = Field(
         default=True, description="gke: refuse to delete the cluster (turn off to tear down)"
     )
+
+    @property
+    def assigns_addresses(self) -> bool:
+        """LoadBalancer Services get an address here (cluster.loadBalancers, or gke)."""
+        return self.load_balancers if self.load_balancers is not None else self.provider == "gke"
 
     @property
     def effective_context(self) -> str | None:
@@ -235,6 +247,14 @@ def check_cluster(cfg: StackConfig) -> list[Problem]:
     for i, pool in enumerate(cfg.node_pools):
         at = f"nodePools[{i}]"
         problems += _check_gke_pool(c, pool, at) if gke else _check_existing_pool(pool, at)
+    gateway = cfg.gateway
+    problems += problems_if(
+        gateway.enabled and gateway.service_type == "LoadBalancer" and not c.assigns_addresses,
+        "gateway.serviceType",
+        f"LoadBalancer, but nothing is said to assign addresses on this {c.provider} cluster: "
+        "set cluster.loadBalancers: true where k3s ServiceLB, MetalLB or kube-vip runs, or use "
+        "serviceType NodePort or ClusterIP (the Service would stay pending, without an address)",
+    )
     return problems
 
 

@@ -483,6 +483,12 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         ["expected a DNS name"],
     ),
     (
+        "a LoadBalancer gateway where nothing assigns addresses",
+        lambda r: r["cluster"].pop("loadBalancers"),
+        "gateway.serviceType",
+        ["LoadBalancer", "nothing is said to assign addresses", "cluster.loadBalancers: true"],
+    ),
+    (
         "autoscaling with no trigger",
         lambda r: r["autoscaling"].update(targets={}),
         "autoscaling.targets",
@@ -641,7 +647,8 @@ def test_control_characters_in_a_key_stay_on_one_line() -> None:
     lines = refuse(lambda r: r["cluster"].update({"\n\u202e": None}))
     assert lines == [
         f"{SOURCE}: llm-platform:cluster.\\n\\u202e: unknown key; accepted keys: context, "
-        "deletionProtection, kindClusterName, kubeconfig, kubernetesVersion, project, provider, "
+        "deletionProtection, kindClusterName, kubeconfig, kubernetesVersion, loadBalancers, "
+        "project, provider, "
         "readWriteManyStorageClasses, "
         "region, releaseChannel, runtimeClassName, systemPool, zones"
     ]
