@@ -62,6 +62,7 @@ class Platform(pulumi.ComponentResource):
         self._cluster_and_provider()
         gpu_ready, gpu_runtime = self._gpu_pools()
         namespaces = self._serving_namespaces()
+        self._namespaces = namespaces
         images = self._images_and_failover(namespaces)
         self._images = images
         self._models(namespaces, images, gpu_ready)
@@ -131,6 +132,7 @@ class Platform(pulumi.ComponentResource):
             gpu_runtime = GpuRuntime(
                 "gpu-runtime",
                 {
+                    "release_timeouts": self._plan.release_timeouts,
                     "pools": {n: p.time_slices for n, p in plan.pools.items()},
                     "runtime_class": self._cfg.cluster.runtime_class_name,
                 },
@@ -205,6 +207,7 @@ class Platform(pulumi.ComponentResource):
         return SiteFailover(
             "site-failover",
             {
+                "release_timeouts": self._plan.release_timeouts,
                 "dr": cfg.dr,
                 "stack": pulumi.get_stack(),
                 "images_build": cfg.images.build,
@@ -224,11 +227,16 @@ class Platform(pulumi.ComponentResource):
         images: dict[str, PodImages],
         gpu_ready: list[pulumi.Resource],
     ) -> None:
-        """One ModelServer per model, after its namespace, its GPUs and (DR) its snapshot."""
+        """One ModelServer per model, after its namespace, its GPUs, the cache claim it
+        shares with another model (owners first) and (DR) its snapshot and identity."""
         self.models: dict[str, ModelServer] = {}
-        for serving in self._plan.models:
+        owners_first = sorted(self._plan.models, key=lambda p: not p.owns_cache_claim)
+        for serving in owners_first:
             m = serving.model
             deps = namespaces[m.namespace] + (gpu_ready if serving.gpu is not None else [])
+            if not serving.cache_per_pod and not serving.owns_cache_claim:
+                owner = self.models[serving.cache_layout.owner].cache_claim
+                deps += [owner] if owner is not None else []
             source: Any = "hub"
             account = None
             loader_env: list[dict[str, Any]] = []
@@ -237,6 +245,7 @@ class Platform(pulumi.ComponentResource):
                 account = self.failover.loader_service_account
                 loader_env = self.failover.loader_env
                 deps += self.failover.waits[m.name] + self.failover.service_accounts
+                deps += self.failover.loader_grants
             self.models[m.name] = ModelServer(
                 m.name,
                 {
@@ -259,6 +268,7 @@ class Platform(pulumi.ComponentResource):
         return Observability(
             "observability",
             {
+                "release_timeouts": self._plan.release_timeouts,
                 "config": self._cfg.observability,
                 "models": self._plan.models,
                 "gpu_pools": {n: p.gpu for n, p in self._plan.pools.items()},
@@ -289,6 +299,7 @@ class Platform(pulumi.ComponentResource):
         gateway = Gateway(
             "gateway",
             {
+                "release_timeouts": self._plan.release_timeouts,
                 "config": cfg.gateway,
                 "routes": public_routes(cfg.gateway, self._plan.models),
                 "clients": clients,
@@ -297,7 +308,11 @@ class Platform(pulumi.ComponentResource):
                 else None,
                 "address": failover.gateway_address if failover else None,
                 "monitoring": self.observability.prometheus_stack if self.observability else None,
-                "dns01": {"project": cfg.cluster.project or "", "account": failover.dns01_account}
+                "dns01": {
+                    "project": cfg.cluster.project or "",
+                    "account": failover.dns01_account,
+                    "grants": failover.dns01_grants,
+                }
                 if failover and failover.dns01_account is not None
                 else None,
                 "chat_hostname": cfg.chat_ui.hostname if cfg.chat_ui.enabled else None,
@@ -308,12 +323,16 @@ class Platform(pulumi.ComponentResource):
                 if cfg.gateway.tls.solver == "dns01"
                 else None,
             },
-            self._child(*self.models.values()),
+            # Not after the models: the routes name their Services by DNS, and the gateway
+            # installs while the weights download. Pools and their flows live in the
+            # serving namespaces.
+            self._child(*(r for rs in self._namespaces.values() for r in rs)),
         )
         if cfg.chat_ui.enabled:
             self.chat_ui = ChatUi(
                 "chat-ui",
                 {
+                    "release_timeouts": self._plan.release_timeouts,
                     "config": cfg.chat_ui,
                     "gateway_url": gateway.endpoint,
                     "api_key": gateway.api_keys[CHAT_CLIENT],
@@ -360,6 +379,7 @@ class Platform(pulumi.ComponentResource):
             Autoscaling(
                 "autoscaling",
                 {
+                    "release_timeouts": self._plan.release_timeouts,
                     "models": scaled,
                     "targets": {p.model.name: self.models[p.model.name] for p in scaled},
                     "wake": {

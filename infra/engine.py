@@ -17,17 +17,15 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
 
+from infra.catalog.provider import (
+    HELM_RELEASE_TYPE,
+    SKIP_AWAIT_ANNOTATION,
+    TIMEOUT_ANNOTATION,
+)
 from infra.config import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_MASK = "[secret]"
-
-
-# Await settings the pulumi-kubernetes provider reads from an object's annotations
-# (provider/pkg/metadata/annotations.go), and a Helm release's own inputs.
-SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
-TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
-HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 
 
 @dataclass
@@ -52,7 +50,8 @@ class Recorded:
         return f"{self.type} {self.name}"
 
     def awaits(self) -> dict[str, Any]:
-        """The provider's await settings on this resource, as declared."""
+        """The provider's await settings on this resource, as declared: from the object's
+        annotations, or a Helm release's own inputs."""
         out: dict[str, Any] = {}
         if self.custom_timeouts:
             out["customTimeouts"] = dict(self.custom_timeouts)

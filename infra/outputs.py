@@ -64,6 +64,25 @@ def capacity_summary(plan: ServingPlan) -> dict[str, Any]:
         "modelCache": plan.cache_layout.summary(plan.model.name),
         "routing": plan.model.routing,
         **_wake_summary(plan),
+        **_install_summary(plan),
+    }
+
+
+def _install_summary(plan: ServingPlan) -> dict[str, Any]:
+    """What a first `pulumi up` waits for this model (one replica on a node with nothing
+    yet), and the await its Deployment gets (and a DR primary's snapshot Job)."""
+    awaits = plan.await_plan
+    return {
+        "firstInstallParts": awaits.parts,
+        "firstInstallEstimateSeconds": awaits.estimate_seconds,
+        "firstInstallBudgetSeconds": awaits.budget_seconds,
+        "awaitTimeoutSeconds": awaits.create_seconds,
+        "rolloutTimeoutSeconds": awaits.update_seconds,
+        **(
+            {"snapshotTimeoutSeconds": awaits.snapshot_seconds}
+            if awaits.snapshot_seconds is not None
+            else {}
+        ),
     }
 
 
@@ -93,6 +112,8 @@ TABLE_COLUMNS = [
     ("max len", "maxModelLen"),
     ("max concurrency @max len", "maxConcurrencyAtMaxLen"),
     ("startup budget s", "startupBudgetSeconds"),
+    ("first install s", "firstInstallBudgetSeconds"),
+    ("await s", "awaitTimeoutSeconds"),
     ("routing", "routing"),
     ("wake-up s", "wakeUpEstimateSeconds"),
     ("idle window", "idleWindow"),

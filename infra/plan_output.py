@@ -11,11 +11,11 @@ from typing import Any
 
 import yaml
 
+from infra.catalog.provider import HELM_RELEASE_TYPE
 from infra.engine import Recorded, RunResult
 from infra.manifests.topology import Outputs
 
 MARKER = ".llm-platform-plan"
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def manifest_of(resource: Recorded) -> dict[str, Any] | None:
@@ -23,7 +23,7 @@ def manifest_of(resource: Recorded) -> dict[str, Any] | None:
     if not resource.type.startswith("kubernetes:"):
         return None
     inputs = resource.inputs
-    if resource.type == HELM_RELEASE:
+    if resource.type == HELM_RELEASE_TYPE:
         repo = (inputs.get("repositoryOpts") or {}).get("repo")
         chart = inputs["chart"]
         if repo is None and chart.startswith("oci://"):

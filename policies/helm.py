@@ -16,13 +16,14 @@ import helm_python
 import yaml
 from helm_python import _native
 
+from infra.catalog.provider import HELM_RELEASE_TYPE
 from infra.catalog.versions import CHARTS, ChartRef
 from infra.engine import PROJECT_ROOT, Recorded
 from infra.manifests.inference_pool import HARDEN_POSTRENDER
 from infra.postrender.harden import harden
 
 CHARTS_DIR = PROJECT_ROOT / "tests" / "charts"
-RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+RELEASE_TYPE = HELM_RELEASE_TYPE
 # APIs the platform's clusters serve beyond Kubernetes itself (charts gate templates on them).
 EXTRA_APIS = ("monitoring.coreos.com/v1", "gateway.networking.k8s.io/v1", "cert-manager.io/v1")
 # How Helm splits a rendered template into documents (releaseutil.SplitManifests).

@@ -178,6 +178,62 @@ def cpu_laptop(**sections: Any) -> Raw:
     return raw
 
 
+def gke_region(**sections: Any) -> Raw:
+    """The primary of a GKE DR pair: a regional cluster over three zones, L4 GPUs (1–2 nodes
+    per zone), Qwen2.5-7B at TP=1 autoscaled 3–6, the model snapshotted into a multi-region
+    bucket, TLS by DNS-01 in Cloud DNS, alerts paging a webhook; the public vLLM image (no
+    build), so the loader runs from its code in a ConfigMap."""
+    raw: Raw = {
+        "environment": "production",
+        "cluster": {
+            "provider": "gke",
+            "project": "llm-platform-prod",
+            "region": "us-central1",
+            "zones": ["us-central1-a", "us-central1-b", "us-central1-c"],
+            "kubernetesVersion": "1.33",
+        },
+        "nodePools": [
+            {
+                "name": "l4",
+                "gpu": "l4",
+                "gpusPerNode": 1,
+                "machineType": "g2-standard-8",
+                "minNodes": 1,
+                "maxNodes": 2,
+            }
+        ],
+        "models": [
+            {
+                "name": "qwen2-5-7b",
+                "model": QWEN_7B,
+                "revision": QWEN_7B_REVISION,
+                "pool": "l4",
+                "maxModelLen": 32768,
+                "cache": {"storageClass": "premium-rwo"},
+            }
+        ],
+        "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 6},
+        "gateway": {
+            "hostname": "llm.example.com",
+            "tls": {"mode": "acme", "issuerEmail": "ops@example.com", "solver": "dns01CloudDns"},
+            "replicas": 3,
+        },
+        "observability": {
+            "persistence": {"storageClass": "premium-rwo", "sizeGib": 100},
+            "logPersistence": {"storageClass": "premium-rwo", "sizeGib": 100},
+            "alerting": {
+                "receivers": [{"name": "pager", "webhook": {"url": "https://pager.example.com"}}],
+                "page": ["pager"],
+                "ticket": ["pager"],
+            },
+        },
+        "dr": {"role": "primary", "active": "primary"},
+        "images": {"vllmDigest": "sha256:" + "ab" * 32},
+    }
+    raw.update(copy.deepcopy(sections))
+    return raw
+
+
 def stack_file_text(raw: Raw, secure: dict[str, str] | None = None) -> str:
     """A stack file holding `raw` under the project namespace; `secure` keys encrypted."""
     config: dict[str, Any] = {f"llm-platform:{k}": v for k, v in raw.items()}

@@ -92,6 +92,10 @@ CUDA_GRAPH_CAPTURE_SECONDS = 20
 # vllm/vllm-openai (vllm-project/vllm#27154, 2025-10). Counted only where a model may wake
 # on a new node (a cloud pool that scales to zero nodes); a node that stays keeps the image.
 VLLM_IMAGE_PULL_GB = 12.0
+# vLLM's CPU release image (x86_64): torch's CPU build without CUDA; an estimate.
+VLLM_CPU_IMAGE_PULL_GB = 3.0
+# Our model-loader image (python slim + boto3, images/model-loader): an estimate.
+LOADER_IMAGE_PULL_GB = 0.1
 
 # vLLM's compile cache (VLLM_CACHE_ROOT: torch.compile artifacts per model and config hash,
 # and Triton kernels): kept on a volume that outlives the pod, so a rollout or scale-up

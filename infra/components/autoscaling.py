@@ -35,6 +35,7 @@ class AutoscalingArgs(TypedDict):
     models: list[ServingPlan]  # autoscaled ones
     targets: dict[str, pulumi.Resource]  # model name -> its ModelServer (the Deployment)
     wake: WakeArgs
+    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
 
 
 class Autoscaling(pulumi.ComponentResource):
@@ -42,6 +43,7 @@ class Autoscaling(pulumi.ComponentResource):
         self, name: str, args: AutoscalingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:autoscaling:Autoscaling", name, None, opts)
+        self._timeouts = args["release_timeouts"]
         ns = declare(
             namespace(KEDA_NAMESPACE, "restricted", "autoscaling"),
             pulumi.ResourceOptions(parent=self),
@@ -53,6 +55,7 @@ class Autoscaling(pulumi.ComponentResource):
             KEDA_NAMESPACE,
             keda_values(),
             pulumi.ResourceOptions(parent=self, depends_on=[ns]),
+            timeout=self._timeouts["keda"],
         )
         sleepers = [p for p in args["models"] if p.sleeps]
         routes = self._wake(sleepers, args["wake"], keda, args["targets"]) if sleepers else {}
@@ -84,6 +87,7 @@ class Autoscaling(pulumi.ComponentResource):
             KEDA_NAMESPACE,
             http_add_on_values(wake["replicas"]),
             pulumi.ResourceOptions(parent=self, depends_on=[keda]),
+            timeout=self._timeouts["keda-http-add-on"],
         )
         after_add_on = pulumi.ResourceOptions(parent=self, depends_on=[add_on])
         declare(scaler_disruption_budget(), after_add_on)

@@ -33,6 +33,7 @@ class ChatUiArgs(TypedDict):
     gateway_url: str
     api_key: pulumi.Output[str]
     gateway_namespace: pulumi.Resource  # where the route, its sign-in and its users live
+    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
 
 
 class ChatUi(pulumi.ComponentResource):
@@ -40,6 +41,7 @@ class ChatUi(pulumi.ComponentResource):
         self, name: str, args: ChatUiArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:chat:ChatUi", name, None, opts)
+        self._timeouts = args["release_timeouts"]
         cfg = args["config"]
 
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -57,6 +59,7 @@ class ChatUi(pulumi.ComponentResource):
             CHAT_NAMESPACE,
             open_webui_values(cfg, args["gateway_url"]),
             child(key, session_secret),
+            timeout=self._timeouts["open-webui"],
         )
         self.sign_in_password: pulumi.Output[str] | None = None
         if cfg.hostname is not None:

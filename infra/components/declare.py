@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.catalog.versions import ChartRef
+from infra.planning.plans import ServingPlan
 
 _TYPED: dict[tuple[str, str], Any] = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
@@ -65,6 +66,27 @@ def declare(
     return resource
 
 
+def seconds(value: int) -> str:
+    """A duration as the engine reads customTimeouts (Go's time.ParseDuration)."""
+    return f"{value}s"
+
+
+def install_timeouts(plan: ServingPlan) -> pulumi.CustomTimeouts:
+    """The model Deployment's await: its first install, and a rollout in waves (the plan's
+    figures, planning/awaits.py), instead of the provider's 10 minutes."""
+    awaits = plan.await_plan
+    return pulumi.CustomTimeouts(
+        create=seconds(awaits.create_seconds), update=seconds(awaits.update_seconds)
+    )
+
+
+def snapshot_timeouts(plan: ServingPlan) -> pulumi.CustomTimeouts:
+    """A DR primary's snapshot Job: its download and upload (planning/awaits.py)."""
+    total = plan.await_plan.snapshot_seconds
+    assert total is not None, "a DR primary's plan has its snapshot's await"
+    return pulumi.CustomTimeouts(create=seconds(total), update=seconds(total))
+
+
 def helm_release(
     name: str,
     chart: ChartRef,
@@ -72,9 +94,12 @@ def helm_release(
     values: Mapping[str, Any],
     opts: pulumi.ResourceOptions,
     postrender: str | None = None,
+    *,
+    timeout: int,
 ) -> k8s.helm.v3.Release:
     """A pinned Helm release with a fixed release name (no random suffix); `postrender`: a
-    command patching what the chart renders (scripts/harden-pods)."""
+    command patching what the chart renders (scripts/harden-pods); `timeout`: seconds Helm
+    waits in each phase (the plan's, from the chart's images: planning/awaits.py)."""
     oci = chart.repository.startswith("oci://")
     return k8s.helm.v3.Release(
         f"{namespace}/{name}",
@@ -87,6 +112,7 @@ def helm_release(
             values=dict(values),
             atomic=True,  # a failed upgrade rolls back instead of leaving a half-applied release
             cleanup_on_fail=True,
+            timeout=timeout,
             postrender=postrender,
         ),
         opts=opts,

@@ -10,11 +10,16 @@ from typing import Any, TypedDict, cast
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.components.declare import declare
+from infra.components.declare import declare, snapshot_timeouts
 from infra.components.peer import primary_manifest
 from infra.config import DrConfig
-from infra.manifests.failover import loader_service_account, snapshot_job, snapshot_url
-from infra.manifests.model_server import PodImages, default_images
+from infra.manifests.failover import (
+    loader_service_account,
+    snapshot_job,
+    snapshot_loader_name,
+    snapshot_url,
+)
+from infra.manifests.model_server import PodImages, default_images, loader_config_map
 from infra.manifests.topology import (
     CERT_MANAGER_NAMESPACE,
     HTTPS_PORT,
@@ -55,9 +60,9 @@ def _workload_identity(
     namespace: str,
     service_account: str,
     opts: pulumi.ResourceOptions,
-) -> None:
+) -> gcp.serviceaccount.IAMMember:
     """Let a Kubernetes service account act as a Google one (Workload Identity)."""
-    gcp.serviceaccount.IAMMember(
+    return gcp.serviceaccount.IAMMember(
         name,
         service_account_id=account.name,
         role="roles/iam.workloadIdentityUser",
@@ -84,6 +89,9 @@ class Failover(pulumi.ComponentResource):
         # Pods read the bucket as the loader's Google identity (Workload Identity).
         self.loader_service_account: str | None = LOADER_SERVICE_ACCOUNT
         self.loader_env: list[dict[str, Any]] = []
+        # What a loader's pod acts through: its Workload Identity binding and its bucket
+        # role. A pod started before them fails its first request to the bucket.
+        self.loader_grants: list[pulumi.Resource] = []
         loader = self._loader_identity()
         # The gateway keeps one address for its life: DNS points at it.
         self.gateway_address: pulumi.Output[str] = gcp.compute.Address(
@@ -130,8 +138,10 @@ class Failover(pulumi.ComponentResource):
                     pulumi.ResourceOptions(parent=self, depends_on=created),
                 )
             )
-            _workload_identity(
-                f"workload-identity-{ns}", loader, project, ns, LOADER_SERVICE_ACCOUNT, child
+            self.loader_grants.append(
+                _workload_identity(
+                    f"workload-identity-{ns}", loader, project, ns, LOADER_SERVICE_ACCOUNT, child
+                )
             )
         return loader
 
@@ -140,6 +150,7 @@ class Failover(pulumi.ComponentResource):
         args, child = self._args, self._child
         project, stack = args["project"], args["stack"]
         self.dns01_account: pulumi.Output[str] | None = None
+        self.dns01_grants: list[pulumi.Resource] = []  # cert-manager starts after them
         if args["dns01"]:
             certs = gcp.serviceaccount.Account(
                 "cert-manager",
@@ -148,14 +159,14 @@ class Failover(pulumi.ComponentResource):
                 display_name=f"llm-platform {stack} cert-manager DNS-01",
                 opts=child,
             )
-            gcp.projects.IAMMember(
+            dns_admin = gcp.projects.IAMMember(
                 "cert-manager-dns",
                 project=project,
                 role="roles/dns.admin",
                 member=_member(certs.email),
                 opts=child,
             )
-            _workload_identity(
+            binding = _workload_identity(
                 "cert-manager-workload-identity",
                 certs,
                 project,
@@ -164,6 +175,7 @@ class Failover(pulumi.ComponentResource):
                 child,
             )
             self.dns01_account = certs.email
+            self.dns01_grants = [dns_admin, binding]
 
     # ------------------------------------------------------------------ snapshot store
 
@@ -190,14 +202,20 @@ class Failover(pulumi.ComponentResource):
             opts=child,
         )
         self.bucket: pulumi.Output[str] = bucket.name
+        self.loader_grants.append(writer)
         for plan in args["models"]:
+            images = args["images"].get(plan.model.name, default_images(plan))
+            needs = [*self.loader_grants, *self.service_accounts]
+            if images.loader is None:  # the loader runs from its code on the public image
+                code = loader_config_map(plan, snapshot_loader_name(plan))
+                needs.append(declare(code, pulumi.ResourceOptions(parent=self, depends_on=needs)))
             job = declare(
-                snapshot_job(
-                    plan,
-                    args["images"].get(plan.model.name, default_images(plan)),
-                    _snapshot_of(bucket.name, plan),
+                snapshot_job(plan, images, _snapshot_of(bucket.name, plan)),
+                pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=needs,
+                    custom_timeouts=snapshot_timeouts(plan),
                 ),
-                pulumi.ResourceOptions(parent=self, depends_on=[writer, *self.service_accounts]),
             )
             # Pods load from the bucket: they wait until their revision is in it.
             self.waits[plan.model.name].append(job)
@@ -224,13 +242,14 @@ class Failover(pulumi.ComponentResource):
             args["dr"], args["stack"], args["models"], args["images_build"], self._child
         )
         self.bucket = self.manifest.apply(lambda m: str(m["snapshotBucket"]))
-        gcp.storage.BucketIAMMember(
+        reader = gcp.storage.BucketIAMMember(
             "loader-reads",
             bucket=self.bucket,
             role="roles/storage.objectViewer",
             member=_member(loader.email),
             opts=self._child,
         )
+        self.loader_grants.append(reader)
 
     # ------------------------------------------------------------------ global DNS
 

@@ -70,6 +70,7 @@ def _key_of(client: str) -> Callable[[dict[str, Any]], str]:
 class Dns01(TypedDict):
     project: str
     account: pulumi.Output[str]  # Google service account e-mail (Workload Identity)
+    grants: list[pulumi.Resource]  # its DNS role and binding: cert-manager starts after them
 
 
 class GatewayArgs(TypedDict):
@@ -84,6 +85,7 @@ class GatewayArgs(TypedDict):
     limits: GlobalLimitsArgs | None  # gateway.limits: global (the Redis behind the counts)
     dns: DnsConfig | None  # on-prem DR: the provider cert-manager answers DNS-01 through
     dns_credentials: pulumi.Output[str] | None  # its TSIG secret or API token
+    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
 
 
 class GlobalLimitsArgs(TypedDict):
@@ -97,6 +99,7 @@ class Gateway(pulumi.ComponentResource):
         self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:gateway:Gateway", name, None, opts)
+        self._timeouts = args["release_timeouts"]
         cfg = args["config"]
 
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -121,9 +124,15 @@ class Gateway(pulumi.ComponentResource):
             EG_NAMESPACE,
             envoy_gateway_values(cfg, bool(auth), pools=bool(pooled)),
             child(eg_ns, *auth),
+            timeout=self._timeouts["envoy-gateway"],
         )
         ai_crds = helm_release(
-            "ai-gateway-crds", CHARTS["ai-gateway-crds"], AI_GATEWAY_NAMESPACE, {}, child(ai_ns)
+            "ai-gateway-crds",
+            CHARTS["ai-gateway-crds"],
+            AI_GATEWAY_NAMESPACE,
+            {},
+            child(ai_ns),
+            timeout=self._timeouts["ai-gateway-crds"],
         )
         ai = helm_release(
             "ai-gateway",
@@ -131,6 +140,7 @@ class Gateway(pulumi.ComponentResource):
             AI_GATEWAY_NAMESPACE,
             ai_gateway_values(),
             child(ai_crds, eg),
+            timeout=self._timeouts["ai-gateway"],
         )
 
         self.api_keys: dict[str, pulumi.Output[str]] = {}
@@ -151,7 +161,9 @@ class Gateway(pulumi.ComponentResource):
         proxy = declare(envoy_proxy(cfg, args["address"]), child(eg, ns))
         declare(gateway_class(), child(eg, proxy))
         chat_host = args["chat_hostname"]
-        gw = declare(gateway(cfg, chat_host), child(eg, ns))
+        # The Gateway makes Envoy Gateway start the proxies, whose pods the AI Gateway's
+        # webhook (failurePolicy Fail) must admit and inject: it waits for that release.
+        gw = declare(gateway(cfg, chat_host), child(ai, ns))
         self.namespace = ns
         declare(security_policy(cfg), child(gw, keys))
         sleepers = {
@@ -169,7 +181,8 @@ class Gateway(pulumi.ComponentResource):
                 CHARTS["cert-manager"],
                 CERT_MANAGER_NAMESPACE,
                 cert_manager_values(dns01["account"] if dns01 else None),
-                child(cm_ns, eg),
+                child(cm_ns, eg, *(dns01["grants"] if dns01 else [])),
+                timeout=self._timeouts["cert-manager"],
             )
             issuer_deps: list[pulumi.Resource] = [cert_manager]
             if cfg.tls.solver == "dns01" and args["dns_credentials"] is not None:
@@ -225,6 +238,7 @@ class Gateway(pulumi.ComponentResource):
                     pool_values(plan),
                     under,
                     postrender=HARDEN_POSTRENDER,
+                    timeout=self._timeouts["inferencepool"],
                 )
             )
             for policy in pool_policies(plan):

@@ -16,6 +16,7 @@ from infra.manifests.topology import GPU_NAMESPACE
 class GpuRuntimeArgs(TypedDict):
     pools: dict[str, int]  # pool name -> time-slicing replicas
     runtime_class: str | None
+    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
 
 
 class GpuRuntime(pulumi.ComponentResource):
@@ -23,6 +24,7 @@ class GpuRuntime(pulumi.ComponentResource):
         self, name: str, args: GpuRuntimeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:gpu:GpuRuntime", name, None, opts)
+        self._timeouts = args["release_timeouts"]
         # The device plugin mounts the kubelet's hostPath socket dir: privileged namespace.
         ns = declare(
             namespace(GPU_NAMESPACE, "privileged", "gpu-runtime"),
@@ -35,5 +37,6 @@ class GpuRuntime(pulumi.ComponentResource):
             GPU_NAMESPACE,
             values,
             pulumi.ResourceOptions(parent=self, depends_on=[ns]),
+            timeout=self._timeouts["nvidia-device-plugin"],
         )
         self.register_outputs({"namespace": GPU_NAMESPACE})

@@ -6,7 +6,7 @@ from typing import Any, TypedDict
 
 import pulumi
 
-from infra.components.declare import declare
+from infra.components.declare import declare, install_timeouts
 from infra.manifests.model_server import (
     PodImages,
     cache_claim,
@@ -42,8 +42,12 @@ class ModelServer(pulumi.ComponentResource):
         self.budgets = budgets(plan)
         images = args["images"] or default_images(plan)
         needs: list[pulumi.Resource] = []
-        if plan.owns_cache_claim:  # else per-pod, or another model's claim it shares
-            needs.append(declare(cache_claim(plan), child))
+        # The weights' claim, when this model owns one (else per-pod, or another model's
+        # claim it shares: the composition makes this model wait for that one).
+        self.cache_claim: pulumi.Resource | None = None
+        if plan.owns_cache_claim:
+            self.cache_claim = declare(cache_claim(plan), child)
+            needs.append(self.cache_claim)
         compile_claim = compile_cache_claim(plan)
         if compile_claim is not None:
             needs.append(declare(compile_claim, child))
@@ -60,7 +64,9 @@ class ModelServer(pulumi.ComponentResource):
                 service_account=args["service_account"],
                 loader_env=args["loader_env"],
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=needs),
+            pulumi.ResourceOptions(
+                parent=self, depends_on=needs, custom_timeouts=install_timeouts(plan)
+            ),
         )
         self.service = declare(service(plan), child)
         declare(pod_service(plan), child)

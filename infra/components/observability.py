@@ -48,6 +48,7 @@ class ObservabilityArgs(TypedDict):
     gke: bool  # GKE installs the NVIDIA driver under /home/kubernetes/bin/nvidia
     alerting_secrets: pulumi.Output[Any] | None  # receivers' credentials (a secret map)
     gateway: bool  # the gateway is deployed: its SLIs are the SLOs
+    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
 
 
 class Observability(pulumi.ComponentResource):
@@ -55,6 +56,7 @@ class Observability(pulumi.ComponentResource):
         self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:observability:Observability", name, None, opts)
+        self._timeouts = args["release_timeouts"]
         cfg = args["config"]
 
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -78,6 +80,7 @@ class Observability(pulumi.ComponentResource):
             MONITORING_NAMESPACE,
             kube_prometheus_stack_values(cfg, credentials=credentials is not None),
             child(*before_release),
+            timeout=self._timeouts["kube-prometheus-stack"],
         )
         crds = self.prometheus_stack
 
@@ -109,14 +112,25 @@ class Observability(pulumi.ComponentResource):
                     args["gpu_pools"], gpus, args["runtime_class"], gke=args["gke"]
                 ),
                 child(*deps),
+                timeout=self._timeouts["dcgm-exporter"],
             )
 
         # Loki runs as a non-root user; Alloy reads logs through the API, not hostPath.
         logging = declare(namespace(LOGGING_NAMESPACE, "restricted", "logging"), child())
         loki = helm_release(
-            "loki", CHARTS["loki"], LOGGING_NAMESPACE, loki_values(cfg), child(logging, crds)
+            "loki",
+            CHARTS["loki"],
+            LOGGING_NAMESPACE,
+            loki_values(cfg),
+            child(logging, crds),
+            timeout=self._timeouts["loki"],
         )
         helm_release(
-            "alloy", CHARTS["alloy"], LOGGING_NAMESPACE, alloy_values(), child(logging, loki)
+            "alloy",
+            CHARTS["alloy"],
+            LOGGING_NAMESPACE,
+            alloy_values(),
+            child(logging, loki),
+            timeout=self._timeouts["alloy"],
         )
         self.register_outputs({"grafanaNamespace": MONITORING_NAMESPACE})

@@ -11,7 +11,7 @@ from typing import Any, TypedDict
 import pulumi
 
 from infra.catalog.versions import CHARTS
-from infra.components.declare import declare, helm_release
+from infra.components.declare import declare, helm_release, snapshot_timeouts
 from infra.components.peer import primary_manifest
 from infra.config import DrConfig, SnapshotStoreConfig
 from infra.manifests.common import namespace
@@ -40,6 +40,7 @@ class SiteFailoverArgs(TypedDict):
     digests: dict[str, pulumi.Output[str]]  # primary: the images it built, published
     snapshot_keys: pulumi.Output[Any]  # {accessKeyId, secretAccessKey}, secret
     dns_credentials: pulumi.Output[str]  # TSIG secret or Cloudflare token, secret
+    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
 
 
 class SiteFailover(pulumi.ComponentResource):
@@ -47,6 +48,7 @@ class SiteFailover(pulumi.ComponentResource):
         self, name: str, args: SiteFailoverArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:dr:SiteFailover", name, None, opts)
+        self._timeouts = args["release_timeouts"]
         self._args = args
         dr = args["dr"]
         assert dr.site_address is not None and dr.snapshots is not None  # validated
@@ -56,6 +58,8 @@ class SiteFailover(pulumi.ComponentResource):
         self.dns01_account: pulumi.Output[str] | None = None
         self.loader_service_account: str | None = None
         self.loader_env: list[dict[str, Any]] = s3_env(self._store)
+        self.loader_grants: list[pulumi.Resource] = []  # S3 keys, not cloud grants
+        self.dns01_grants: list[pulumi.Resource] = []
         self.service_accounts: list[pulumi.Resource] = [
             declare(
                 s3_secret(ns, args["snapshot_keys"]),
@@ -90,7 +94,11 @@ class SiteFailover(pulumi.ComponentResource):
                     extra_env=self.loader_env,
                     service_account=None,
                 ),
-                pulumi.ResourceOptions(parent=self, depends_on=self.service_accounts),
+                pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=self.service_accounts,
+                    custom_timeouts=snapshot_timeouts(plan),
+                ),
             )
             self.waits[plan.model.name].append(job)
         published = published_models([p.model for p in args["models"]])
@@ -135,10 +143,11 @@ class SiteFailover(pulumi.ComponentResource):
             EXTERNAL_DNS_NAMESPACE,
             external_dns_values(dr.dns, args["stack"]),
             pulumi.ResourceOptions(parent=self, depends_on=[creds]),
+            timeout=self._timeouts["external-dns"],
         )
         primary_ip = self.manifest.apply(lambda m: str(m["gatewayAddress"]))
         active = primary_ip if dr.active == "primary" else self.gateway_address
         declare(
             dns_endpoint(dr.dns, active),
-            pulumi.ResourceOptions(parent=self, depends_on=[release]),
+            pulumi.ResourceOptions(parent=self, depends_on=[ns, release]),
         )

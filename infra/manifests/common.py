@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from infra.catalog.provider import SKIP_AWAIT_ANNOTATION
+
 Manifest = dict[str, Any]
 
 # The UID our own pods and images run as: high, so it is no login user on a workstation.
@@ -96,6 +98,13 @@ def namespace(name: str, pod_security: str, component: str) -> Manifest:
             },
         },
     }
+
+
+def not_awaited(metadata: Manifest) -> Manifest:
+    """Metadata with the provider's await switched off (pulumi.com/skipAwait), for objects
+    whose readiness another await already judges: callers say which in a comment."""
+    annotations = {**(metadata.get("annotations") or {}), SKIP_AWAIT_ANNOTATION: "true"}
+    return {**metadata, "annotations": annotations}
 
 
 def claim_spec(

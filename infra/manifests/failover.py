@@ -61,6 +61,12 @@ def snapshot_job_name(plan: ServingPlan) -> str:
     return f"{plan.model.name}-snapshot-{revision[:8]}"
 
 
+def snapshot_loader_name(plan: ServingPlan) -> str:
+    """The snapshot Job's own copy of the loader's code (public images: no loader image).
+    Not the model's: that one is made with the model's objects, which wait for the Job."""
+    return f"{snapshot_job_name(plan)}-loader"
+
+
 def snapshot_job(
     plan: ServingPlan,
     images: PodImages,
@@ -69,7 +75,8 @@ def snapshot_job(
     extra_env: list[Manifest] | None = None,
     service_account: str | None = LOADER_SERVICE_ACCOUNT,
 ) -> Manifest:
-    """The primary copies each pinned revision from the Hub into the store, once."""
+    """The primary copies each pinned revision from the Hub into the store, once. On the
+    public images it runs the loader from snapshot_loader_name's ConfigMap."""
     m = plan.model
     container = loader_container(
         plan, images, source="hub", mirror_to=mirror_to, extra_env=extra_env
@@ -84,7 +91,7 @@ def snapshot_job(
         {"name": "scratch", "emptyDir": {}},
     ]
     if images.loader is None:
-        volumes.append(loader_code_volume(plan))
+        volumes.append(loader_code_volume(plan, snapshot_loader_name(plan)))
     pod_labels = labels(APP, m.name, SNAPSHOT_COMPONENT)
     return {
         "apiVersion": "batch/v1",

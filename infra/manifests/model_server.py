@@ -25,6 +25,7 @@ from infra.manifests.common import (
     container_security_context,
     gib,
     labels,
+    not_awaited,
     opaque_secret,
     pod_security_context,
     selector,
@@ -108,11 +109,19 @@ def _resources(plan: ServingPlan) -> Manifest:
     return {"requests": dict(amounts), "limits": dict(amounts)}
 
 
+def _claim_meta(plan: ServingPlan, name: str) -> Manifest:
+    """Not awaited: the Deployment's await waits for its claims to be Bound, and the
+    provider's own claim await, unable to read the binding mode of a class it is not
+    named, would wait for Bound, which a WaitForFirstConsumer class gives only once the
+    Deployment's pod (created after it) uses the claim."""
+    return not_awaited(_meta(plan, name))
+
+
 def cache_claim(plan: ServingPlan) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": _meta(plan, cache_claim_name(plan)),
+        "metadata": _claim_meta(plan, cache_claim_name(plan)),
         "spec": claim_spec(
             plan.cache_layout.size_gib, plan.model.cache.storage_class, plan.cache_access_mode
         ),
@@ -135,14 +144,16 @@ def loader_config_map_name(plan: ServingPlan) -> str:
     return f"{plan.model.name}-model-loader"
 
 
-def loader_config_map(plan: ServingPlan) -> Manifest:
-    """The loader's source (standard library only): runs on any Python 3.10+ image."""
+def loader_config_map(plan: ServingPlan, name: str | None = None) -> Manifest:
+    """The loader's source (standard library only): runs on any Python 3.10+ image.
+    `name`: another ConfigMap than the model's own (a DR snapshot Job's, which must exist
+    before the model's objects)."""
     package = importlib.resources.files(LOADER_PACKAGE)
     files = sorted(p.name for p in package.iterdir() if p.name.endswith(".py"))
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": _meta(plan, loader_config_map_name(plan)),
+        "metadata": _meta(plan, name or loader_config_map_name(plan)),
         "data": {name: package.joinpath(name).read_text() for name in files},
     }
 
@@ -200,9 +211,9 @@ def loader_container(
     }
 
 
-def loader_code_volume(plan: ServingPlan) -> Manifest:
+def loader_code_volume(plan: ServingPlan, name: str | None = None) -> Manifest:
     """The loader's code from its ConfigMap (pods that run it on the public vLLM image)."""
-    return {"name": "model-loader", "configMap": {"name": loader_config_map_name(plan)}}
+    return {"name": "model-loader", "configMap": {"name": name or loader_config_map_name(plan)}}
 
 
 def compile_cache_claim(plan: ServingPlan) -> Manifest | None:
@@ -214,7 +225,7 @@ def compile_cache_claim(plan: ServingPlan) -> Manifest | None:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": _meta(plan, compile_cache_claim_name(plan)),
+        "metadata": _claim_meta(plan, compile_cache_claim_name(plan)),
         "spec": claim_spec(
             COMPILE_CACHE_GIB, plan.model.cache.storage_class, plan.cache_access_mode
         ),
@@ -388,7 +399,11 @@ def _service(plan: ServingPlan, name: str, headless: bool) -> Manifest:
         ],
     }
     spec.update({"clusterIP": "None"} if headless else {"type": "ClusterIP"})
-    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(plan, name), "spec": spec}
+    # Not awaited: its endpoints are the Deployment's pods, whose readiness the Deployment's
+    # await (with the first-install timeout) judges; the Service's own would give up at
+    # the provider's 10 minutes while the weights still download.
+    meta = not_awaited(_meta(plan, name))
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
 
 
 def service(plan: ServingPlan) -> Manifest:

@@ -13,7 +13,6 @@ from infra.manifests.failover import snapshot_path
 from infra.manifests.topology import (
     CERT_MANAGER_NAMESPACE,
     EXTERNAL_DNS_NAMESPACE,
-    GATEWAY_NAMESPACE,
     HTTP_PORT,
     HTTPS_PORT,
 )
@@ -121,13 +120,15 @@ def external_dns_values(dns: DnsConfig, owner: str) -> Manifest:
 
 
 def dns_endpoint(dns: DnsConfig, target: Any) -> Manifest:
-    """The endpoint's A record: the active site's address, with the short TTL."""
+    """The endpoint's A record: the active site's address, with the short TTL. It lives
+    beside external-dns (which watches DNSEndpoints in every namespace), so it is created
+    with the namespace and the release it needs, not after the gateway's."""
     return {
         "apiVersion": "externaldns.k8s.io/v1alpha1",
         "kind": "DNSEndpoint",
         "metadata": {
             "name": "endpoint",
-            "namespace": GATEWAY_NAMESPACE,
+            "namespace": EXTERNAL_DNS_NAMESPACE,
             "labels": labels("external-dns", "endpoint", "dns"),
         },
         "spec": {

@@ -24,6 +24,7 @@ from infra.config import (
     failure_domains,
 )
 from infra.planning.autoscaling import resolve_scaling
+from infra.planning.awaits import await_plan, release_timeouts
 from infra.planning.cache import cache_layouts
 from infra.planning.engine_rules import (
     batching_problem,
@@ -396,4 +397,8 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
         out.add(*problem)
     if out.items:
         raise ConfigError(out.items, source)
-    return PlatformPlan([replace(p, rollout=rollout(p, pool_plans)) for p in plans], pool_plans)
+    plans = [replace(p, rollout=rollout(p, pool_plans)) for p in plans]
+    snapshot = cfg.dr is not None and cfg.dr.role == "primary"
+    build = cfg.images.build
+    plans = [replace(p, awaits=await_plan(p, loader_image=build, snapshot=snapshot)) for p in plans]
+    return PlatformPlan(plans, pool_plans, release_timeouts(plans))

@@ -4,6 +4,7 @@ derived properties."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from infra.catalog.gpus import GpuSpec
 from infra.catalog.models import ModelGeometry
@@ -15,6 +16,9 @@ from infra.config import (
 from infra.planning.autoscaling import ScalingPlan
 from infra.planning.cache import CacheLayout
 from infra.planning.memory import MemoryPlan, Resources
+
+if TYPE_CHECKING:
+    from infra.planning.awaits import AwaitPlan
 
 
 class Problems:
@@ -52,6 +56,7 @@ class ServingPlan:
     standby_replicas: int | None = None  # DR standby side: the warm minimum it runs
     ttft_buckets: tuple[float, ...] = ()  # TTFT histogram bounds; () = vLLM's defaults
     cache: CacheLayout | None = None  # set by plan_platform (planning/cache.py)
+    awaits: AwaitPlan | None = None  # set by plan_platform (planning/awaits.py)
 
     @property
     def active_replicas(self) -> int:
@@ -67,6 +72,11 @@ class ServingPlan:
     def cache_layout(self) -> CacheLayout:
         assert self.cache is not None, "plan_platform sets the cache layout"
         return self.cache
+
+    @property
+    def await_plan(self) -> AwaitPlan:
+        assert self.awaits is not None, "plan_platform sets the awaits"
+        return self.awaits
 
     @property
     def cache_per_pod(self) -> bool:
@@ -135,3 +145,5 @@ class PoolPlan:
 class PlatformPlan:
     models: list[ServingPlan]
     pools: dict[str, PoolPlan]
+    # versions.CHARTS key -> the timeout (s) its Helm release gets (planning/awaits.py)
+    release_timeouts: dict[str, int] = field(default_factory=dict)

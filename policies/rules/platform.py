@@ -7,7 +7,9 @@ import re
 from collections.abc import Iterator
 
 from infra.catalog.metrics import KNOWN_SERIES, MODEL_LABEL
+from infra.catalog.provider import HELM_RELEASE_TYPE
 from infra.manifests.common import ACTIVE_REPLICAS_ANNOTATION, POOL_LABEL
+from infra.manifests.topology import KPS_RELEASE
 from infra.planning.placement import zone_loss
 from infra.planning.promql import vector_selectors
 from policies.rules.base import Props, Resource, Rule, containers, is_vllm, pod_spec
@@ -24,7 +26,6 @@ ROUTE_TYPES = {
     "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
 }
 GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 ZONE_KEY = "topology.kubernetes.io/zone"
 EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 
@@ -172,7 +173,7 @@ def zone_resilience(resources: list[Resource], _: Props) -> Iterator[tuple[Resou
 
 
 def helm_chart_pinned(res: Resource, _: Props) -> Iterator[str]:
-    if res.type != HELM_RELEASE:
+    if res.type != HELM_RELEASE_TYPE:
         return
     version = str(res.props.get("version") or "")
     if not EXACT_VERSION.match(version):
@@ -209,7 +210,7 @@ def keda_vllm_metrics(res: Resource, _: Props) -> Iterator[str]:
 
 def alerts_reach_a_person(res: Resource, config: Props) -> Iterator[str]:
     """Critical alerts must route to a receiver; the chart's default is the null receiver."""
-    if res.type != HELM_RELEASE or res.props.get("name") != "kube-prometheus-stack":
+    if res.type != HELM_RELEASE_TYPE or res.props.get("name") != KPS_RELEASE:
         return
     if not config.get("requireReceivers"):
         return

@@ -104,7 +104,16 @@ def test_plan_cli_writes_resources_manifests_and_the_capacity_table(
 ) -> None:
     assert main(["--stack", "single-4090d", "--out", str(tmp_path)]) == 0
     resources = json.loads((tmp_path / "resources.json").read_text())
-    assert {"type", "name", "urn", "parent", "inputs", "secret_paths"} == set(resources[0])
+    keys = {"type", "name", "urn", "parent", "inputs", "secret_paths", "dependsOn"}
+    assert all(keys <= set(r) for r in resources)
+    # The order a `pulumi up` follows, by name: the vLLM Deployment waits for its cache
+    # claim and its component, which waits for the namespace.
+    by_label = {f"{r['type']} {r['name']}": r for r in resources}
+    deployment_entry = by_label["kubernetes:apps/v1:Deployment llm-serving/qwen2-5-7b"]
+    component = "llm-platform:serving:ModelServer qwen2-5-7b"
+    claim = "kubernetes:core/v1:PersistentVolumeClaim llm-serving/qwen2-5-7b-model-cache"
+    assert {component, claim} <= set(deployment_entry["dependsOn"])
+    assert "kubernetes:core/v1:Namespace llm-serving" in by_label[component]["dependsOn"]
     deployment = yaml.safe_load(
         (tmp_path / "manifests/llm-serving/Deployment-qwen2-5-7b.yaml").read_text()
     )
