@@ -32,6 +32,7 @@ from infra.manifests.inference_pool import (
     HARDEN_POSTRENDER,
     epp_pod_monitor,
     pool_crd,
+    pool_grant,
     pool_name,
     pool_policies,
     pool_values,
@@ -243,6 +244,7 @@ class Gateway(pulumi.ComponentResource):
             )
             for policy in pool_policies(plan):
                 declare(policy, under)
+            pools.append(declare(pool_grant(plan), under))
             if monitoring is not None:
                 declare(
                     epp_pod_monitor(plan),

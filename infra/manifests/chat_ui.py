@@ -9,7 +9,6 @@ import hashlib
 
 from infra.config import ChatUiConfig
 from infra.manifests.common import HELPER_RESOURCES, Manifest, gib, labels, opaque_secret
-from infra.manifests.gateway import GATEWAY_API
 from infra.manifests.network import network_policy, peer, tcp
 from infra.manifests.topology import (
     CHAT_CLIENT,
@@ -22,6 +21,7 @@ from infra.manifests.topology import (
     EG_NAMESPACE,
     ENVOY_PODS,
     GATEWAY,
+    GATEWAY_API,
     GATEWAY_NAMESPACE,
     OPEN_WEBUI_CONTAINER_PORT,
     OPEN_WEBUI_PODS,

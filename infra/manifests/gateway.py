@@ -15,24 +15,27 @@ from infra.catalog.versions import ENVOY_GATEWAY_IMAGE
 from infra.catalog.vllm import SERVER_PORT
 from infra.config import GatewayConfig
 from infra.manifests.common import HELPER_RESOURCES, Manifest, labels, opaque_secret
-from infra.manifests.inference_pool import POOL_GROUP
 from infra.manifests.inference_pool import backend_ref as pool_backend_ref
 from infra.manifests.model_server import pod_service_name
 from infra.manifests.ratelimit import envoy_gateway_rate_limit, llm_request_costs, rate_limit_spec
 from infra.manifests.topology import (
+    AI_GATEWAY_API,
     AI_GATEWAY_EXTENSION,
     AI_GATEWAY_EXTENSION_PORT,
     API_KEYS_SECRET,
     CHAT_HTTP_LISTENER,
     CHAT_LISTENER,
     CLIENT_HEADER,
+    EG_API,
     EG_NAMESPACE,
     GATEWAY,
+    GATEWAY_API,
     GATEWAY_CLASS,
     GATEWAY_NAMESPACE,
     HTTP_PORT,
     HTTPS_PORT,
     INTERCEPTOR_PROXY_PORT,
+    POOL_API,
     PROXY_SERVICE,
     TLS_SECRET,
     service_host,
@@ -42,8 +45,6 @@ from infra.planning.routing import PublicRoute
 
 # The AI Gateway controller's extension server, which Envoy Gateway calls while translating.
 MODEL_HEADER = "x-ai-eg-model"  # where the AI Gateway puts the request's `model`
-GATEWAY_API = "gateway.networking.k8s.io"
-EG_API = "gateway.envoyproxy.io"
 # Retry only failures that happened before vLLM saw the request: a completion is not
 # idempotent, so a reset mid-generation is returned to the client, never replayed.
 RETRY_TRIGGERS = ["connect-failure", "refused-stream", "reset-before-request"]
@@ -89,7 +90,7 @@ def envoy_gateway_values(
     if pools:
         manager = values["config"]["envoyGateway"]["extensionManager"]
         manager["backendResources"] = [
-            {"group": POOL_GROUP, "kind": "InferencePool", "version": "v1"}
+            {"group": POOL_API, "kind": "InferencePool", "version": "v1"}
         ]
     if gw.limits == "global":
         limits = envoy_gateway_rate_limit(gw, redis_password)
@@ -255,7 +256,7 @@ def ai_service_backend(name: str, sleeps: bool = False) -> Manifest:
         # The interceptor holds requests for several deployments: this one is for `name`.
         spec["headerMutation"] = {"set": [{"name": WAKE_HEADER, "value": name}]}
     return {
-        "apiVersion": "aigateway.envoyproxy.io/v1beta1",
+        "apiVersion": f"{AI_GATEWAY_API}/v1beta1",
         "kind": "AIServiceBackend",
         "metadata": gateway_meta(backend_name(name), "backend"),
         "spec": spec,
@@ -296,7 +297,7 @@ def ai_gateway_route(gw: GatewayConfig, routes: list[PublicRoute]) -> Manifest:
     if costs:
         spec["llmRequestCosts"] = costs
     return {
-        "apiVersion": "aigateway.envoyproxy.io/v1beta1",
+        "apiVersion": f"{AI_GATEWAY_API}/v1beta1",
         "kind": "AIGatewayRoute",
         "metadata": gateway_meta("models", "route"),
         "spec": spec,

@@ -11,20 +11,23 @@ from pathlib import Path
 import yaml
 
 from infra.catalog.vllm import SERVER_PORT
-from infra.manifests.common import Manifest
+from infra.manifests.common import Manifest, labels
 from infra.manifests.model_server import pod_selector
 from infra.manifests.network import network_policy, peer, tcp
 from infra.manifests.observability.values import pod_monitor_for
 from infra.manifests.topology import (
+    AI_GATEWAY_API,
     EG_NAMESPACE,
     ENVOY_PODS,
+    GATEWAY_API,
+    GATEWAY_NAMESPACE,
     HTTPS_PORT,
     MONITORING_NAMESPACE,
+    POOL_API,
     PROMETHEUS_PODS,
 )
 from infra.planning.capacity import ServingPlan
 
-POOL_GROUP = "inference.networking.k8s.io"
 EPP_PORT = 9002  # ext_proc (gRPC) the gateway calls
 EPP_REPLICAS = 1  # the chart's default; the pool fails open (Envoy balances) without it
 EPP_METRICS_PORT = 9090
@@ -79,8 +82,36 @@ def pool_values(plan: ServingPlan) -> Manifest:
 
 
 def backend_ref(plan: ServingPlan) -> Manifest:
-    """The AIGatewayRoute rule's backend: the pool (its EPP picks the pod)."""
-    return {"group": POOL_GROUP, "kind": "InferencePool", "name": pool_name(plan)}
+    """The AIGatewayRoute rule's backend: the pool (its EPP picks the pod), in the model's
+    namespace (an empty namespace would mean the route's own: the CRD's field text)."""
+    return {
+        "group": POOL_API,
+        "kind": "InferencePool",
+        "name": pool_name(plan),
+        "namespace": plan.model.namespace,
+    }
+
+
+def pool_grant(plan: ServingPlan) -> Manifest:
+    """Admits the gateway's route to the pool across namespaces: the AIGatewayRoute (the AI
+    Gateway checks it, internal/controller/ai_gateway_route.go at v1.1.0) and the HTTPRoute
+    of the same name it becomes (Envoy Gateway checks that one)."""
+    return {
+        "apiVersion": f"{GATEWAY_API}/v1",
+        "kind": "ReferenceGrant",
+        "metadata": {
+            "name": f"{pool_name(plan)}-from-gateway",
+            "namespace": plan.model.namespace,
+            "labels": labels("llm-gateway", pool_name(plan), "route-grant"),
+        },
+        "spec": {
+            "from": [
+                {"group": AI_GATEWAY_API, "kind": "AIGatewayRoute", "namespace": GATEWAY_NAMESPACE},
+                {"group": GATEWAY_API, "kind": "HTTPRoute", "namespace": GATEWAY_NAMESPACE},
+            ],
+            "to": [{"group": POOL_API, "kind": "InferencePool", "name": pool_name(plan)}],
+        },
+    }
 
 
 def pool_policies(plan: ServingPlan) -> list[Manifest]:

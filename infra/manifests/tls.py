@@ -8,11 +8,12 @@ from typing import Any
 
 from infra.config import GatewayConfig
 from infra.manifests.common import HELPER_RESOURCES, Manifest
-from infra.manifests.gateway import CONTROLLER_RESOURCES, GATEWAY_API, gateway_meta
+from infra.manifests.gateway import CONTROLLER_RESOURCES, gateway_meta
 from infra.manifests.site_dr import dns01_solver
 from infra.manifests.topology import (
     CHAT_HTTP_LISTENER,
     GATEWAY,
+    GATEWAY_API,
     GATEWAY_NAMESPACE,
     ISSUER,
     TLS_SECRET,

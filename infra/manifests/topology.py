@@ -39,6 +39,12 @@ PLATFORM_NAMESPACES: Final = frozenset(
 # Namespaces Kubernetes itself owns: declaring one would adopt (and on destroy delete) it.
 RESERVED_NAMESPACES: Final = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
+# --------------------------------------------------------------------------- API groups
+GATEWAY_API: Final = "gateway.networking.k8s.io"
+EG_API: Final = "gateway.envoyproxy.io"  # Envoy Gateway's own kinds
+AI_GATEWAY_API: Final = "aigateway.envoyproxy.io"
+POOL_API: Final = "inference.networking.k8s.io"  # the InferencePool
+
 # --------------------------------------------------------------------------- well-known ports
 HTTP_PORT: Final = 80
 HTTPS_PORT: Final = 443

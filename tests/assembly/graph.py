@@ -89,6 +89,7 @@ class Obj:
     manifest: dict[str, Any]
     origin: Recorded
     from_chart: bool
+    made_by: str | None = None  # a stand-in: what makes it at runtime (runtime.py)
 
     @property
     def kind(self) -> str:
@@ -110,7 +111,12 @@ class Obj:
     @property
     def label(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
-        own = f" (in release {self.origin.inputs['name']})" if self.from_chart else ""
+        if self.made_by is not None:
+            own = f" (made by {self.made_by})"
+        elif self.from_chart:
+            own = f" (in release {self.origin.inputs['name']})"
+        else:
+            own = ""
         return f"{self.kind} {where}{self.name}{own}"
 
 

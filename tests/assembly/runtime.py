@@ -20,6 +20,13 @@ Sources (read at the pinned versions):
   `reloader-web` 8080 (`pkg/operator/config_reloader.go`).
 - cert-manager v1.21.1 `pkg/issuer/acme/http/pod.go`: an HTTP-01 solver pod per challenge in
   the Certificate's namespace, label `acme.cert-manager.io/http01-solver: "true"`, port 8089.
+- prometheus-operator v0.93.0 `pkg/kubelet/controller.go`: the kubelet Service it keeps
+  (`--kubelet-service`, kube-prometheus-stack: kube-system/<fullname>-kubelet), labels
+  `k8s-app`/`app.kubernetes.io/name: kubelet`, ports https-metrics 10250, http-metrics
+  10255, cadvisor 4194.
+- Every cluster: the `kubernetes` Service in `default` (labels component=apiserver,
+  provider=kubernetes; port https 443) and its DNS pods in kube-system, which CoreDNS and
+  GKE's kube-dns both label `k8s-app: kube-dns` (port 53, CoreDNS metrics 9153).
 """
 
 from __future__ import annotations
@@ -28,7 +35,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from infra.engine import Recorded
 from infra.manifests.topology import (
+    DNS_PODS,
+    DNS_PORT,
     EG_NAMESPACE,
     KPS_NAME,
 )
@@ -48,6 +58,9 @@ ALERTMANAGER_WEB_PORT = 9093
 ALERTMANAGER_MESH_PORT = 9094
 RELOADER_PORT = 8080
 ACME_SOLVER_PORT = 8089
+COREDNS_METRICS_PORT = 9153
+KUBELET_PORTS = (("https-metrics", 10250), ("http-metrics", 10255), ("cadvisor", 4194))
+API_SERVER_SERVICE_PORT = 443
 
 
 @dataclass(frozen=True)
@@ -275,3 +288,80 @@ def selected(hook: dict[str, Any], manifest: dict[str, Any], a: Assembly) -> boo
         return False
     ns = meta.get("namespace")
     return ns is None or matches(hook.get("namespaceSelector"), namespace_labels(a, ns))
+
+
+# --------------------------------------------------------------------------- stand-ins
+
+
+def _service(
+    name: str,
+    namespace: str,
+    labels: dict[str, str],
+    selector: dict[str, str] | None,
+    ports: list[dict[str, Any]],
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"ports": ports}
+    if selector:
+        spec["selector"] = selector
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": spec,
+    }
+
+
+def _proxy_service(gateway: Obj, proxy: dict[str, Any] | None) -> dict[str, Any]:
+    """The Envoy proxies' Service: the EnvoyProxy names it (envoyService.name); a port per
+    listener port, to the shifted container port."""
+    pod = envoy_proxy_pod(gateway)
+    kubernetes = ((proxy or {}).get("spec", {}).get("provider") or {}).get("kubernetes") or {}
+    name = (kubernetes.get("envoyService") or {}).get("name") or f"envoy-{gateway.name}"
+    listener_ports = sorted({int(i["port"]) for i in gateway.manifest["spec"]["listeners"]})
+    ports = [
+        {"name": f"port-{p}", "port": p, "targetPort": p + ENVOY_PORT_SHIFT if p < 1024 else p}
+        for p in listener_ports
+    ]
+    return _service(name, EG_NAMESPACE, {}, pod["metadata"]["labels"], ports)
+
+
+CLUSTER = Recorded("cluster", "the cluster", "cluster", "", {}, [])
+
+
+def cluster_objects() -> list[dict[str, Any]]:
+    dns_pod = _pod("coredns", "kube-system", dict(DNS_PODS), [
+        _port("dns", DNS_PORT, "UDP"), _port("dns-tcp", DNS_PORT),
+        _port("metrics", COREDNS_METRICS_PORT),
+    ])  # fmt: skip
+    api = _service(
+        "kubernetes", "default", {"component": "apiserver", "provider": "kubernetes"}, None,
+        [{"name": "https", "port": API_SERVER_SERVICE_PORT}],
+    )  # fmt: skip
+    return [dns_pod, api]
+
+
+def standins(a: Assembly) -> list[Obj]:
+    """Objects no render shows that the stack's references and flows rely on: the
+    controllers' pods and Services for our objects, and the cluster's own."""
+    found = [Obj(m, CLUSTER, False, "the cluster") for m in cluster_objects()]
+    for cause, pod in pods_caused(a):
+        found.append(Obj(pod, cause.origin, cause.from_chart, f"the controller of {cause.label}"))
+    proxies = {o.name: o.manifest for o in a.objects if o.kind == "EnvoyProxy"}
+    for o in a.objects:
+        if o.kind == "Gateway" and o.manifest["apiVersion"].startswith("gateway.networking"):
+            proxy = next(iter(proxies.values()), None)
+            found.append(Obj(_proxy_service(o, proxy), o.origin, False, "Envoy Gateway"))
+            if _global_limits(a):
+                service = _service(
+                    "envoy-ratelimit", EG_NAMESPACE, {}, ratelimit_pod()["metadata"]["labels"],
+                    [{"name": "grpc", "port": RATELIMIT_GRPC_PORT}],
+                )  # fmt: skip
+                found.append(Obj(service, o.origin, False, "Envoy Gateway"))
+        elif o.kind == "Prometheus" and o.from_chart:
+            kubelet = _service(
+                f"{KPS_NAME}-kubelet", "kube-system",
+                {"app.kubernetes.io/name": "kubelet", "k8s-app": "kubelet"}, None,
+                [{"name": n, "port": p} for n, p in KUBELET_PORTS],
+            )  # fmt: skip
+            found.append(Obj(kubelet, o.origin, True, "the Prometheus operator"))
+    return found

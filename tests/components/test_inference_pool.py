@@ -52,9 +52,13 @@ def test_the_route_sends_the_model_to_its_pool(result: RunResult) -> None:
     [route] = manifests(result, "AIGatewayRoute")
     crd_schema.validate(route)
     [rule] = route["spec"]["rules"]
-    assert rule["backendRefs"] == [
-        {"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": POOL}
-    ]
+    # The pool lives in the model's namespace: named with it, admitted by a grant there.
+    ref = {"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": POOL}
+    assert rule["backendRefs"] == [{**ref, "namespace": "llm-serving"}]
+    [grant] = manifests(result, "ReferenceGrant")
+    crd_schema.validate(grant)
+    assert grant["metadata"]["namespace"] == "llm-serving"
+    assert {f["kind"] for f in grant["spec"]["from"]} == {"AIGatewayRoute", "HTTPRoute"}
     assert not manifests(result, "AIServiceBackend")  # no Envoy-balanced backend beside it
     release = one(result, "helm.sh/v3:Release", "envoy-gateway-system/envoy-gateway")
     manager = release.inputs["values"]["config"]["envoyGateway"]["extensionManager"]

@@ -97,7 +97,12 @@ def test_the_sleeping_models_requests_go_through_the_interceptor(
 
 def test_the_pooled_model_keeps_its_pool_and_the_direct_path(result: RunResult) -> None:
     assert rule_for(result, "Qwen/Qwen2.5-7B-Instruct")["backendRefs"] == [
-        {"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": f"{POOLED}-pool"}
+        {
+            "group": "inference.networking.k8s.io",
+            "kind": "InferencePool",
+            "name": f"{POOLED}-pool",
+            "namespace": "llm-serving",
+        }
     ]
     assert [r["metadata"]["name"] for r in manifests(result, "InterceptorRoute")] == [SLEEPER]
 

@@ -99,6 +99,8 @@ SIZES: dict[str, Manifest] = {
 
 # --------------------------------------------------------------------------- Helm values
 
+CONTROL_PLANE_SCRAPES = ("kubeEtcd", "kubeScheduler", "kubeControllerManager", "kubeProxy")
+
 
 def kube_prometheus_stack_values(obs: ObservabilityConfig, credentials: bool = False) -> Manifest:
     """`credentials`: the alertmanager-credentials Secret exists and is mounted."""
@@ -133,6 +135,11 @@ def kube_prometheus_stack_values(obs: ObservabilityConfig, credentials: bool = F
                 **({"secrets": [ALERTMANAGER_CREDENTIALS]} if credentials else {}),
             },
         },
+        # Control-plane components that run as pods only on kubeadm clusters (k3s runs
+        # them in its own process, GKE manages them, and kubeadm binds their metrics to
+        # localhost): scraped elsewhere they are targets that never answer, and the chart's
+        # Kube*Down alerts would fire from the first minute.
+        **{c: {"enabled": False} for c in CONTROL_PLANE_SCRAPES},
         "kube-state-metrics": {"resources": SIZES["kube-state-metrics"]},
         # A host agent (host network, PIDs and /proc, /sys read-only): allow-listed by the
         # policy pack's no-privileged-workloads rule; it needs no capability.
