@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  ?= single-4090d
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: help setup engines tools test lint pytest review plan plan-all schema preview up dev-up dev-down failover loadtest
+.PHONY: help setup engines netpol tools test lint pytest review plan plan-all schema docs preview up dev-up dev-down failover loadtest
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,16 @@ $(ENGINES)/.installed: tests/engines/vllm-requirements.txt
 	$(ENGINES)/bin/pip install --quiet --disable-pip-version-check -r tests/engines/vllm-requirements.txt
 	touch $@
 
+# IBM's network-config-analyzer (tests/assembly/connectivity.py): its own venv, as it pins
+# PyYAML and networkx versions the project's venv does not share. ~60 MB, seconds.
+NETPOL := .venv-netpol
+netpol: $(NETPOL)/.installed  ## network-config-analyzer for the connectivity tests
+
+$(NETPOL)/.installed: tests/engines/netpol-requirements.txt
+	$(PYTHON) -m venv $(NETPOL)
+	$(NETPOL)/bin/pip install --quiet --disable-pip-version-check -r tests/engines/netpol-requirements.txt
+	touch $@
+
 # promtool and amtool, the Prometheus and Alertmanager releases the alert tests pin: Debian
 # bookworm's packages, unpacked into .tools (no root needed once the package lists exist).
 TOOLS := .tools
@@ -51,7 +61,7 @@ lint: setup  ## ruff and mypy
 	$(BIN)/ruff format --check infra loadtest model_loader policies tests
 	$(BIN)/mypy infra loadtest model_loader policies tests
 
-pytest: setup engines tools  ## the test suite only
+pytest: setup engines netpol tools  ## the test suite only
 	$(BIN)/pytest
 
 review: setup  ## the policy pack on every stack, offline (exit 1 on a mandatory violation)
@@ -65,6 +75,9 @@ plan-all: setup  ## offline plan of every stack
 
 schema: setup  ## regenerate stacks/stack.schema.json from the config model
 	$(BIN)/python -m infra.config > stacks/stack.schema.json
+
+docs: setup  ## regenerate docs/ from their sources (the network flows table)
+	$(BIN)/python -m tests.assembly.flows > docs/network-flows.md
 
 preview: setup  ## pulumi preview -s STACK (needs the Pulumi CLI and the cluster)
 	@command -v pulumi >/dev/null || { echo "pulumi CLI not found: https://www.pulumi.com/docs/install/"; exit 127; }

@@ -20,13 +20,15 @@ from infra.components.gpu_runtime import GpuRuntime
 from infra.components.images import Images
 from infra.components.loadtest import LoadTest
 from infra.components.model_server import ModelServer
-from infra.components.network import NetworkPolicies
+from infra.components.network import Network, NetworkPolicies
 from infra.components.node_pools import gpu_node_pool
 from infra.components.observability import Observability
 from infra.components.site_failover import SiteFailover
 from infra.config import ImagesConfig, StackConfig
 from infra.manifests.common import namespace
+from infra.manifests.gateway_network import gateway_client
 from infra.manifests.model_server import PodImages, hf_token_secret, public_image
+from infra.manifests.network import ApiServer, Rule
 from infra.manifests.site_dr import store_port
 from infra.manifests.topology import (
     CHAT_CLIENT,
@@ -60,6 +62,7 @@ class Platform(pulumi.ComponentResource):
         cfg, plan = args["config"], args["plan"]
         self._cfg, self._plan = cfg, plan
         self._cluster_and_provider()
+        self._network = self._network_inputs()
         gpu_ready, gpu_runtime = self._gpu_pools()
         namespaces = self._serving_namespaces()
         self._namespaces = namespaces
@@ -67,19 +70,6 @@ class Platform(pulumi.ComponentResource):
         self._images = images
         self._models(namespaces, images, gpu_ready)
         self.observability = self._observability(namespaces, gpu_runtime)
-        if cfg.security.network_policies:
-            NetworkPolicies(
-                "network-policies",
-                {
-                    "serving_namespaces": namespaces,
-                    "logging": self.observability,
-                    "gke_metadata": self._gke,
-                    "snapshot_port": store_port(cfg.dr.snapshots)
-                    if cfg.dr is not None and cfg.dr.snapshots is not None
-                    else None,
-                },
-                self._child(),
-            )
         self.chat_ui: ChatUi | None = None
         self.gateway = self._gateway()
         self._autoscaling()
@@ -115,6 +105,19 @@ class Platform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
+    def _network_inputs(self) -> Network | None:
+        """What every namespace's NetworkPolicies need: the API server's addresses (as the
+        stack says, the GKE cluster's endpoint, or the cluster's private ranges)."""
+        security = self._cfg.security
+        if not security.network_policies:
+            return None
+        if security.api_server_cidrs:
+            return {"api_server": ApiServer(tuple(security.api_server_cidrs))}
+        if self._cluster is not None:
+            endpoint = self._cluster.cluster.endpoint.apply(lambda e: f"{e}/32")
+            return {"api_server": ApiServer((endpoint,))}
+        return {"api_server": ApiServer.cluster_default()}
+
     def _gpu_pools(self) -> tuple[list[pulumi.Resource], GpuRuntime | None]:
         """GPU pools (patched nodes, or GKE pools) and, off GKE, the device plugin."""
         plan, cluster = self._plan, self._cluster
@@ -135,6 +138,8 @@ class Platform(pulumi.ComponentResource):
                     "release_timeouts": self._plan.release_timeouts,
                     "pools": {n: p.time_slices for n, p in plan.pools.items()},
                     "runtime_class": self._cfg.cluster.runtime_class_name,
+                    "network": self._network,
+                    "exporter": self._cfg.observability.enabled,
                 },
                 self._child(),
             )
@@ -142,16 +147,31 @@ class Platform(pulumi.ComponentResource):
         return gpu_ready, gpu_runtime
 
     def _serving_namespaces(self) -> dict[str, list[pulumi.Resource]]:
-        """Each serving namespace (restricted Pod Security by default) and its HF token."""
-        self._token = stack_config.secret("hfToken") if self._cfg.hf_token else None
+        """Each serving namespace (restricted Pod Security by default), its HF token and its
+        NetworkPolicies: what the namespace's pods wait for."""
+        cfg = self._cfg
+        self._token = stack_config.secret("hfToken") if cfg.hf_token else None
         namespaces: dict[str, list[pulumi.Resource]] = {}
         for ns in sorted({m.model.namespace for m in self._plan.models}):
             created: list[pulumi.Resource] = [
-                declare(namespace(ns, self._cfg.security.pod_security, "serving"), self._child())
+                declare(namespace(ns, cfg.security.pod_security, "serving"), self._child())
             ]
             if self._token is not None:
                 created.append(declare(hf_token_secret(ns, self._token), self._child(created[0])))
             namespaces[ns] = created
+        if self._network is not None:
+            snapshots = cfg.dr.snapshots if cfg.dr is not None else None
+            policies = NetworkPolicies(
+                "network-policies",
+                {
+                    "serving_namespaces": {ns: list(c) for ns, c in namespaces.items()},
+                    "gke_metadata": self._gke,
+                    "snapshot_port": store_port(snapshots) if snapshots is not None else None,
+                },
+                self._child(),
+            )
+            for ns, applied in policies.policies.items():
+                namespaces[ns] += applied
         return namespaces
 
     def _images_and_failover(
@@ -208,6 +228,7 @@ class Platform(pulumi.ComponentResource):
             "site-failover",
             {
                 "release_timeouts": self._plan.release_timeouts,
+                "network": self._network,
                 "dr": cfg.dr,
                 "stack": pulumi.get_stack(),
                 "images_build": cfg.images.build,
@@ -269,6 +290,8 @@ class Platform(pulumi.ComponentResource):
             "observability",
             {
                 "release_timeouts": self._plan.release_timeouts,
+                "network": self._network,
+                "autoscaling": any(p.scaling is not None for p in self._plan.models),
                 "config": self._cfg.observability,
                 "models": self._plan.models,
                 "gpu_pools": {n: p.gpu for n, p in self._plan.pools.items()},
@@ -300,6 +323,7 @@ class Platform(pulumi.ComponentResource):
             "gateway",
             {
                 "release_timeouts": self._plan.release_timeouts,
+                "network": self._network,
                 "config": cfg.gateway,
                 "routes": public_routes(cfg.gateway, self._plan.models),
                 "clients": clients,
@@ -333,6 +357,8 @@ class Platform(pulumi.ComponentResource):
                 "chat-ui",
                 {
                     "release_timeouts": self._plan.release_timeouts,
+                    "network": self._network,
+                    "gateway_client": self._gateway_client(),
                     "config": cfg.chat_ui,
                     "gateway_url": gateway.endpoint,
                     "api_key": gateway.api_keys[CHAT_CLIENT],
@@ -343,6 +369,11 @@ class Platform(pulumi.ComponentResource):
         if cfg.load_test.enabled:
             self._load_test(gateway)
         return gateway
+
+    def _gateway_client(self) -> Rule:
+        """How a pod in the cluster reaches the public endpoint (NetworkPolicies)."""
+        gw = self._cfg.gateway
+        return gateway_client(gw.hostname, gw.tls.mode != "none")
 
     def _limits(self) -> GlobalLimitsArgs:
         cfg = self._cfg
@@ -362,6 +393,8 @@ class Platform(pulumi.ComponentResource):
         LoadTest(
             "loadtest",
             {
+                "network": self._network,
+                "gateway_client": self._gateway_client(),
                 "config": cfg.load_test,
                 "base_url": gateway.endpoint.removesuffix("/v1"),
                 "model": wanted,
@@ -382,10 +415,10 @@ class Platform(pulumi.ComponentResource):
                     "release_timeouts": self._plan.release_timeouts,
                     "models": scaled,
                     "targets": {p.model.name: self.models[p.model.name] for p in scaled},
+                    "network": self._network,
                     "wake": {
                         "replicas": self._cfg.gateway.replicas,
                         "request_timeout_seconds": self._cfg.gateway.request_timeout_seconds,
-                        "network_policies": self._cfg.security.network_policies,
                     },
                 },
                 self._child(),

@@ -152,6 +152,12 @@ class _RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
+def documentation_address(seed: str) -> str:
+    """A TEST-NET-3 address (RFC 5737), stable for a seed: what a cloud would assign."""
+    octet = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % 250 + 1
+    return f"203.0.113.{octet}"
+
+
 def _timeouts(message: Any) -> dict[str, str]:
     """The request's customTimeouts (a protobuf message), only the ones set."""
     return {k: getattr(message, k) for k in ("create", "update", "delete") if getattr(message, k)}
@@ -178,11 +184,11 @@ class _Behaviour(mocks.Mocks):
             state["email"] = (
                 f"{args.inputs['accountId']}@{args.inputs.get('project')}.iam.gserviceaccount.com"
             )
+        if args.typ == "gcp:container/cluster:Cluster":
+            state["endpoint"] = documentation_address(f"cluster/{args.name}")
         if args.typ == "gcp:compute/address:Address":
-            # A documentation address (TEST-NET-3) standing in for the reserved IP.
-            seed = f"{args.name}/{args.inputs.get('region', '')}"
-            octet = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % 250 + 1
-            state["address"] = f"203.0.113.{octet}"
+            # A documentation address standing in for the reserved IP.
+            state["address"] = documentation_address(f"{args.name}/{args.inputs.get('region', '')}")
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = f"offline-{args.name}"  # deterministic stand-in
         if args.typ == "docker:index/image:Image":

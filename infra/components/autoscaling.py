@@ -9,7 +9,8 @@ import pulumi
 
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
-from infra.manifests.autoscaling import keda_values, scaled_object
+from infra.components.network import Network, policies_in
+from infra.manifests.autoscaling import keda_policies, keda_values, scaled_object
 from infra.manifests.common import namespace
 from infra.manifests.topology import KEDA_NAMESPACE
 from infra.manifests.wake import (
@@ -28,10 +29,10 @@ HTTP_ADD_ON_RELEASE = "keda-http-add-on"
 class WakeArgs(TypedDict):
     replicas: int  # interceptors and scalers: as many as the gateway's proxies
     request_timeout_seconds: int  # the gateway's deadline, which the interceptor keeps too
-    network_policies: bool
 
 
 class AutoscalingArgs(TypedDict):
+    network: Network | None  # NetworkPolicies' inputs; None: the stack has none
     models: list[ServingPlan]  # autoscaled ones
     targets: dict[str, pulumi.Resource]  # model name -> its ModelServer (the Deployment)
     wake: WakeArgs
@@ -48,16 +49,22 @@ class Autoscaling(pulumi.ComponentResource):
             namespace(KEDA_NAMESPACE, "restricted", "autoscaling"),
             pulumi.ResourceOptions(parent=self),
         )
+        sleepers = [p for p in args["models"] if p.sleeps]
+        self._network = args["network"]
+        flows: list[pulumi.Resource] = []
+        if self._network is not None:
+            manifests = keda_policies(self._network["api_server"], sleepers)
+            manifests += [interceptor_policy()] if sleepers else []
+            flows = policies_in(manifests, pulumi.ResourceOptions(parent=self, depends_on=[ns]))
         # The release installs KEDA's CRDs: ScaledObjects wait for it.
         keda = helm_release(
             "keda",
             CHARTS["keda"],
             KEDA_NAMESPACE,
             keda_values(),
-            pulumi.ResourceOptions(parent=self, depends_on=[ns]),
+            pulumi.ResourceOptions(parent=self, depends_on=[ns, *flows]),
             timeout=self._timeouts["keda"],
         )
-        sleepers = [p for p in args["models"] if p.sleeps]
         routes = self._wake(sleepers, args["wake"], keda, args["targets"]) if sleepers else {}
         for plan in args["models"]:
             deps = [keda, args["targets"][plan.model.name], *routes.get(plan.model.name, [])]
@@ -91,8 +98,6 @@ class Autoscaling(pulumi.ComponentResource):
         )
         after_add_on = pulumi.ResourceOptions(parent=self, depends_on=[add_on])
         declare(scaler_disruption_budget(), after_add_on)
-        if wake["network_policies"]:
-            declare(interceptor_policy(), after_add_on)
         routes: dict[str, list[pulumi.Resource]] = {}
         for plan in sleepers:
             after = pulumi.ResourceOptions(
@@ -100,6 +105,6 @@ class Autoscaling(pulumi.ComponentResource):
             )
             route = interceptor_route(plan, wake["request_timeout_seconds"])
             routes[plan.model.name] = [declare(route, after)]
-            if wake["network_policies"]:
+            if self._network is not None:
                 declare(from_interceptor_policy(plan), after)
         return routes

@@ -9,12 +9,13 @@ import pulumi_random as random
 
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
+from infra.components.network import Network, policies_in
 from infra.config import ChatUiConfig
 from infra.manifests.chat_ui import (
     chat_key_secret,
+    chat_policies,
     chat_route,
     htpasswd_line,
-    ingress_policy,
     open_webui_values,
     route_grant,
     session_key_secret,
@@ -22,6 +23,7 @@ from infra.manifests.chat_ui import (
     users_secret,
 )
 from infra.manifests.common import namespace
+from infra.manifests.network import Rule
 from infra.manifests.topology import CHAT_NAMESPACE
 
 SESSION_KEY_LENGTH = 48
@@ -29,6 +31,8 @@ SIGN_IN_PASSWORD_LENGTH = 32  # random: the unsalted {SHA} form Envoy accepts is
 
 
 class ChatUiArgs(TypedDict):
+    network: Network | None  # NetworkPolicies' inputs; None: the stack has none
+    gateway_client: Rule  # how a pod here reaches the public endpoint
     config: ChatUiConfig
     gateway_url: str
     api_key: pulumi.Output[str]
@@ -48,6 +52,9 @@ class ChatUi(pulumi.ComponentResource):
             return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
         ns = declare(namespace(CHAT_NAMESPACE, "baseline", "chat"), child())
+        flows: list[pulumi.Resource] = []
+        if args["network"] is not None:
+            flows = policies_in(chat_policies(cfg.hostname, args["gateway_client"]), child(ns))
         key = declare(chat_key_secret(args["api_key"]), child(ns))
         session = random.RandomPassword(
             "chat-ui-session-key", length=SESSION_KEY_LENGTH, special=False, opts=child()
@@ -58,7 +65,7 @@ class ChatUi(pulumi.ComponentResource):
             CHARTS["open-webui"],
             CHAT_NAMESPACE,
             open_webui_values(cfg, args["gateway_url"]),
-            child(key, session_secret),
+            child(key, session_secret, *flows),
             timeout=self._timeouts["open-webui"],
         )
         self.sign_in_password: pulumi.Output[str] | None = None
@@ -74,6 +81,5 @@ class ChatUi(pulumi.ComponentResource):
             declare(route_grant(), child(ns))
             route = declare(chat_route(cfg.hostname), child(gateway_ns, release))
             declare(sign_in_policy(), child(route, users))
-            declare(ingress_policy(), child(ns))
             self.sign_in_password = password
         self.register_outputs({"namespace": CHAT_NAMESPACE})

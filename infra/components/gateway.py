@@ -11,8 +11,9 @@ import pulumi_random as random
 
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
+from infra.components.network import Network, policies_in
 from infra.config import DnsConfig, GatewayConfig
-from infra.manifests.common import namespace
+from infra.manifests.common import Manifest, namespace
 from infra.manifests.gateway import (
     ai_gateway_route,
     ai_gateway_values,
@@ -28,6 +29,12 @@ from infra.manifests.gateway import (
     security_policy,
     traffic_policy,
 )
+from infra.manifests.gateway_network import (
+    ai_gateway_policies,
+    envoy_gateway_policies,
+    gateway_flows,
+    gateway_namespace_policies,
+)
 from infra.manifests.inference_pool import (
     HARDEN_POSTRENDER,
     epp_pod_monitor,
@@ -37,18 +44,25 @@ from infra.manifests.inference_pool import (
     pool_policies,
     pool_values,
 )
+from infra.manifests.network import ApiServer
 from infra.manifests.observability.dashboards import dashboard_config_map, usage_dashboard
 from infra.manifests.observability.values import gateway_pod_monitor
 from infra.manifests.ratelimit import (
     ratelimit_auth_secret,
     redis_config,
     redis_config_secret,
-    redis_network_policy,
+    redis_policies,
     redis_service,
     redis_stateful_set,
 )
 from infra.manifests.site_dr import dns_credentials_secret
-from infra.manifests.tls import cert_manager_values, certificate, cluster_issuer, https_redirect
+from infra.manifests.tls import (
+    cert_manager_policies,
+    cert_manager_values,
+    certificate,
+    cluster_issuer,
+    https_redirect,
+)
 from infra.manifests.topology import (
     AI_GATEWAY_NAMESPACE,
     CERT_MANAGER_NAMESPACE,
@@ -75,6 +89,7 @@ class Dns01(TypedDict):
 
 
 class GatewayArgs(TypedDict):
+    network: Network | None  # NetworkPolicies' inputs; None: the stack has none
     config: GatewayConfig
     routes: list[PublicRoute]
     clients: dict[str, int]  # client id -> key generation (bumping it rotates the key)
@@ -112,19 +127,35 @@ class Gateway(pulumi.ComponentResource):
         ai_ns = declare(namespace(AI_GATEWAY_NAMESPACE, "restricted", "gateway"), child())
 
         # Envoy Gateway installs the Gateway API and its own CRDs; the AI Gateway hooks in.
-        auth = self._global_limits(cfg, args["limits"], eg_ns) if args["limits"] else []
+        limits = args["limits"]
+        auth = self._global_limits(cfg, limits, eg_ns, args["network"]) if limits else []
         pooled = {
             b.plan.model.name: b.plan
             for r in args["routes"]
             for b in r.backends
             if b.plan.model.routing == "inferencePool"
         }
+        sleepers = {
+            b.plan.model.name: b.plan for r in args["routes"] for b in r.backends if b.plan.sleeps
+        }
+        chat_host = args["chat_hostname"]
+        network = args["network"]
+        self._api = network["api_server"] if network is not None else ApiServer(())
+        flows = gateway_flows(cfg, args["routes"], bool(pooled), bool(sleepers), chat_host)
+
+        def policies(manifests: list[Manifest], ns: pulumi.Resource) -> list[pulumi.Resource]:
+            return policies_in(manifests, child(ns)) if network is not None else []
+
+        policies(gateway_namespace_policies(flows.acme_http01), ns)
+        eg_flows = policies(envoy_gateway_policies(flows, self._api), eg_ns)
+        ai_flows = policies(ai_gateway_policies(self._api), ai_ns)
+        self._network = network
         eg = helm_release(
             "envoy-gateway",
             CHARTS["envoy-gateway"],
             EG_NAMESPACE,
             envoy_gateway_values(cfg, bool(auth), pools=bool(pooled)),
-            child(eg_ns, *auth),
+            child(eg_ns, *auth, *eg_flows),
             timeout=self._timeouts["envoy-gateway"],
         )
         ai_crds = helm_release(
@@ -140,7 +171,7 @@ class Gateway(pulumi.ComponentResource):
             CHARTS["ai-gateway"],
             AI_GATEWAY_NAMESPACE,
             ai_gateway_values(),
-            child(ai_crds, eg),
+            child(ai_crds, eg, *ai_flows),
             timeout=self._timeouts["ai-gateway"],
         )
 
@@ -161,15 +192,11 @@ class Gateway(pulumi.ComponentResource):
 
         proxy = declare(envoy_proxy(cfg, args["address"]), child(eg, ns))
         declare(gateway_class(), child(eg, proxy))
-        chat_host = args["chat_hostname"]
         # The Gateway makes Envoy Gateway start the proxies, whose pods the AI Gateway's
         # webhook (failurePolicy Fail) must admit and inject: it waits for that release.
         gw = declare(gateway(cfg, chat_host), child(ai, ns))
         self.namespace = ns
         declare(security_policy(cfg), child(gw, keys))
-        sleepers = {
-            b.plan.model.name: b.plan for r in args["routes"] for b in r.backends if b.plan.sleeps
-        }
         # A caller whose model did not wake in time retries after a (the longest) wake-up.
         retry_after = max((wake_plan(p).estimate_seconds for p in sleepers.values()), default=None)
         declare(traffic_policy(cfg, retry_after), child(gw))
@@ -177,12 +204,23 @@ class Gateway(pulumi.ComponentResource):
         if cfg.tls.mode != "none":
             cm_ns = declare(namespace(CERT_MANAGER_NAMESPACE, "restricted", "tls"), child())
             dns01 = args["dns01"]
+            nameserver = (
+                args["dns"].rfc2136.nameserver if args["dns"] and args["dns"].rfc2136 else None
+            )
+            cm_flows = policies(
+                cert_manager_policies(
+                    self._api,
+                    int(nameserver.rpartition(":")[2]) if nameserver else None,
+                    gke_metadata=dns01 is not None,
+                ),
+                cm_ns,
+            )
             cert_manager = helm_release(
                 "cert-manager",
                 CHARTS["cert-manager"],
                 CERT_MANAGER_NAMESPACE,
                 cert_manager_values(dns01["account"] if dns01 else None),
-                child(cm_ns, eg, *(dns01["grants"] if dns01 else [])),
+                child(cm_ns, eg, *cm_flows, *(dns01["grants"] if dns01 else [])),
                 timeout=self._timeouts["cert-manager"],
             )
             issuer_deps: list[pulumi.Resource] = [cert_manager]
@@ -231,19 +269,19 @@ class Gateway(pulumi.ComponentResource):
         pools: list[pulumi.Resource] = []
         for plan in plans:
             under = pulumi.ResourceOptions(parent=self, depends_on=[crd])
+            # The picker starts under its flows (its namespace denies everything else).
+            flows = policies_in(pool_policies(plan, self._api), under) if self._network else []
             pools.append(
                 helm_release(
                     pool_name(plan),
                     CHARTS["inferencepool"],
                     plan.model.namespace,
                     pool_values(plan),
-                    under,
+                    pulumi.ResourceOptions(parent=self, depends_on=[crd, *flows]),
                     postrender=HARDEN_POSTRENDER,
                     timeout=self._timeouts["inferencepool"],
                 )
             )
-            for policy in pool_policies(plan):
-                declare(policy, under)
             pools.append(declare(pool_grant(plan), under))
             if monitoring is not None:
                 declare(
@@ -253,7 +291,11 @@ class Gateway(pulumi.ComponentResource):
         return pools
 
     def _global_limits(
-        self, cfg: GatewayConfig, limits: GlobalLimitsArgs, eg_ns: pulumi.Resource
+        self,
+        cfg: GatewayConfig,
+        limits: GlobalLimitsArgs,
+        eg_ns: pulumi.Resource,
+        network: Network | None,
     ) -> list[pulumi.Resource]:
         """The Redis the rate-limit service counts in (the stack's own unless an existing
         one is named), and the Secret handing its password to the service."""
@@ -269,9 +311,9 @@ class Gateway(pulumi.ComponentResource):
             under_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
             conf = declare(redis_config_secret(config), under_ns)
             declare(redis_service(), under_ns)
-            declare(redis_network_policy(), under_ns)
+            flows = policies_in(redis_policies(), under_ns) if network is not None else []
             stateful = redis_stateful_set(cfg, limits["redis_image"], persistent)
-            declare(stateful, pulumi.ResourceOptions(parent=self, depends_on=[conf]))
+            declare(stateful, pulumi.ResourceOptions(parent=self, depends_on=[conf, *flows]))
             password = own
         if password is None:
             return []

@@ -8,14 +8,18 @@ import pulumi
 
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
+from infra.components.network import Network, policies_in
 from infra.manifests.common import namespace
 from infra.manifests.gpu_runtime import device_plugin_values
+from infra.manifests.observability.network import gpu_policies
 from infra.manifests.topology import GPU_NAMESPACE
 
 
 class GpuRuntimeArgs(TypedDict):
     pools: dict[str, int]  # pool name -> time-slicing replicas
     runtime_class: str | None
+    network: Network | None  # NetworkPolicies' inputs; None: the stack has none
+    exporter: bool  # the DCGM exporter will run here too (observability on)
     release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
 
 
@@ -30,13 +34,19 @@ class GpuRuntime(pulumi.ComponentResource):
             namespace(GPU_NAMESPACE, "privileged", "gpu-runtime"),
             pulumi.ResourceOptions(parent=self),
         )
+        applied: list[pulumi.Resource] = []
+        if args["network"] is not None:
+            manifests = gpu_policies(
+                args["network"]["api_server"], device_plugin=True, exporter=args["exporter"]
+            )
+            applied = policies_in(manifests, pulumi.ResourceOptions(parent=self, depends_on=[ns]))
         values = device_plugin_values(args["pools"], args["pools"].values(), args["runtime_class"])
         self.device_plugin = helm_release(
             "nvidia-device-plugin",
             CHARTS["nvidia-device-plugin"],
             GPU_NAMESPACE,
             values,
-            pulumi.ResourceOptions(parent=self, depends_on=[ns]),
+            pulumi.ResourceOptions(parent=self, depends_on=[ns, *applied]),
             timeout=self._timeouts["nvidia-device-plugin"],
         )
         self.register_outputs({"namespace": GPU_NAMESPACE})

@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 import pulumi
 
 from infra.components.declare import declare
+from infra.components.network import Network, policies_in
 from infra.config import LoadTestConfig
 from infra.manifests.common import namespace
 from infra.manifests.loadtest import (
@@ -14,12 +15,16 @@ from infra.manifests.loadtest import (
     bench_args,
     cron_job,
     key_secret,
+    loadtest_policies,
     runner_config_map,
 )
+from infra.manifests.network import Rule
 from infra.manifests.topology import LOADTEST_NAMESPACE
 
 
 class LoadTestArgs(TypedDict):
+    network: Network | None  # NetworkPolicies' inputs; None: the stack has none
+    gateway_client: Rule  # how the benchmark reaches the public endpoint
     config: LoadTestConfig
     base_url: str  # the gateway's public endpoint, without /v1
     model: str  # the public model name
@@ -39,7 +44,11 @@ class LoadTest(pulumi.ComponentResource):
             return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
         ns = declare(namespace(LOADTEST_NAMESPACE, "restricted", "loadtest"), child())
-        needs = [declare(key_secret(args["api_key"]), child(ns))]
+        needs: list[pulumi.Resource] = [declare(key_secret(args["api_key"]), child(ns))]
+        network = args["network"]
+        if network is not None:
+            manifests = loadtest_policies(network["api_server"], args["gateway_client"])
+            needs += policies_in(manifests, child(ns))
         needs.append(declare(runner_config_map(), child(ns)))
         needs += [declare(m, child(ns)) for m in access()]
         arguments = bench_args(

@@ -11,9 +11,11 @@ import pulumi_random as random
 from infra.catalog.gpus import GpuSpec
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
+from infra.components.network import Network, policies_in
 from infra.config import ObservabilityConfig
-from infra.manifests.common import namespace
-from infra.manifests.observability.alerting import credentials_secret
+from infra.manifests.common import Manifest, namespace
+from infra.manifests.network import ApiServer
+from infra.manifests.observability.alerting import credentials_secret, receiver_ports
 from infra.manifests.observability.alerts import prometheus_rule
 from infra.manifests.observability.dashboards import (
     dashboard_config_map,
@@ -21,6 +23,11 @@ from infra.manifests.observability.dashboards import (
     vllm_dashboard,
 )
 from infra.manifests.observability.logs import alloy_values, loki_values
+from infra.manifests.observability.network import (
+    gpu_policies,
+    logging_policies,
+    monitoring_policies,
+)
 from infra.manifests.observability.values import (
     dcgm_exporter_values,
     grafana_admin_secret,
@@ -39,6 +46,8 @@ GRAFANA_PASSWORD_LENGTH = 32
 
 
 class ObservabilityArgs(TypedDict):
+    network: Network | None  # NetworkPolicies' inputs; None: the stack has none
+    autoscaling: bool  # KEDA queries Prometheus
     config: ObservabilityConfig
     models: list[ServingPlan]
     gpu_pools: dict[str, GpuSpec]  # pool name -> GPU
@@ -62,13 +71,25 @@ class Observability(pulumi.ComponentResource):
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
+        network = args["network"]
+
+        def policies(manifests: list[Manifest], ns: pulumi.Resource) -> list[pulumi.Resource]:
+            return policies_in(manifests, child(ns)) if network is not None else []
+
+        api = network["api_server"] if network is not None else ApiServer(())
         # node-exporter needs the host's network, PIDs and /proc: privileged namespace.
         monitoring = declare(namespace(MONITORING_NAMESPACE, "privileged", "monitoring"), child())
+        ports = receiver_ports(cfg.alerting)
+        serving, gpus_on = args["serving_namespaces"], bool(args["gpu_pools"])
+        manifests = monitoring_policies(
+            api, serving, gpus=gpus_on, keda=args["autoscaling"], receiver_ports=ports
+        )
+        flows = policies(manifests, monitoring)
         password = random.RandomPassword(
             "grafana-admin", length=GRAFANA_PASSWORD_LENGTH, special=False, opts=child()
         )
         admin = declare(grafana_admin_secret(password.result), child(monitoring))
-        before_release: list[pulumi.Resource] = [monitoring, admin]
+        before_release: list[pulumi.Resource] = [monitoring, admin, *flows]
         credentials = args["alerting_secrets"]
         if credentials is not None:
             before_release.append(declare(credentials_secret(credentials), child(monitoring)))
@@ -99,11 +120,15 @@ class Observability(pulumi.ComponentResource):
                 dashboard_config_map("llm-platform-gpu", gpu_dashboard(gpus)), child(monitoring)
             )
             runtime = args["gpu_runtime"]
+            deps: list[pulumi.Resource] = [crds]
             if runtime is None:
                 # GKE installs the driver and device plugin itself: nothing else declares
                 # gpu-system, and the exporter's hostPath and SYS_ADMIN need it privileged.
-                runtime = declare(namespace(GPU_NAMESPACE, "privileged", "gpu-runtime"), child())
-            deps = [crds, runtime]
+                gpu_ns = declare(namespace(GPU_NAMESPACE, "privileged", "gpu-runtime"), child())
+                manifests = gpu_policies(api, device_plugin=False, exporter=True)
+                deps += [gpu_ns, *policies(manifests, gpu_ns)]
+            else:
+                deps.append(runtime)
             helm_release(
                 "dcgm-exporter",
                 CHARTS["dcgm-exporter"],
@@ -117,12 +142,13 @@ class Observability(pulumi.ComponentResource):
 
         # Loki runs as a non-root user; Alloy reads logs through the API, not hostPath.
         logging = declare(namespace(LOGGING_NAMESPACE, "restricted", "logging"), child())
+        logging_flows = policies(logging_policies(api), logging)
         loki = helm_release(
             "loki",
             CHARTS["loki"],
             LOGGING_NAMESPACE,
             loki_values(cfg),
-            child(logging, crds),
+            child(logging, crds, *logging_flows),
             timeout=self._timeouts["loki"],
         )
         helm_release(

@@ -12,6 +12,7 @@ import pulumi
 
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release, snapshot_timeouts
+from infra.components.network import Network, policies_in
 from infra.components.peer import primary_manifest
 from infra.config import DrConfig, SnapshotStoreConfig
 from infra.manifests.common import namespace
@@ -20,6 +21,7 @@ from infra.manifests.model_server import PodImages, default_images
 from infra.manifests.site_dr import (
     dns_credentials_secret,
     dns_endpoint,
+    external_dns_policies,
     external_dns_values,
     s3_env,
     s3_secret,
@@ -31,6 +33,7 @@ from infra.planning.dr import published_models
 
 
 class SiteFailoverArgs(TypedDict):
+    network: Network | None  # NetworkPolicies' inputs; None: the stack has none
     dr: DrConfig
     stack: str
     images_build: bool
@@ -137,12 +140,18 @@ class SiteFailover(pulumi.ComponentResource):
         creds = declare(
             dns_credentials_secret(EXTERNAL_DNS_NAMESPACE, args["dns_credentials"]), under_ns
         )
+        network = args["network"]
+        flows = (
+            policies_in(external_dns_policies(dr.dns, network["api_server"]), under_ns)
+            if network is not None
+            else []
+        )
         release = helm_release(
             "external-dns",
             CHARTS["external-dns"],
             EXTERNAL_DNS_NAMESPACE,
             external_dns_values(dr.dns, args["stack"]),
-            pulumi.ResourceOptions(parent=self, depends_on=[creds]),
+            pulumi.ResourceOptions(parent=self, depends_on=[creds, *flows]),
             timeout=self._timeouts["external-dns"],
         )
         primary_ip = self.manifest.apply(lambda m: str(m["gatewayAddress"]))

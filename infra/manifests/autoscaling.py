@@ -2,10 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from infra.catalog.metrics import DCGM_BASE
+from infra.catalog.vllm import SERVER_PORT
 from infra.manifests.common import Manifest, labels
-from infra.manifests.model_server import APP
-from infra.manifests.topology import PROMETHEUS_URL
+from infra.manifests.model_server import APP, pod_selector
+from infra.manifests.network import (
+    ApiServer,
+    Rule,
+    allow,
+    anywhere,
+    api_server,
+    baseline,
+    local,
+    peer,
+    tcp,
+)
+from infra.manifests.peers import (
+    HTTP_ADD_ON_PODS,
+    HTTP_SCALER_PODS,
+    INTERCEPTOR_PODS,
+    KEDA_METRICS_PODS,
+    KEDA_METRICS_PORT,
+    KEDA_OPERATOR_PODS,
+    KEDA_OPERATOR_PORT,
+    KEDA_WEBHOOK_PODS,
+    KEDA_WEBHOOK_PORT,
+    PROMETHEUS_PODS,
+)
+from infra.manifests.topology import (
+    HTTP_SCALER_PORT,
+    INTERCEPTOR_ADMIN_PORT,
+    KEDA_NAMESPACE,
+    MONITORING_NAMESPACE,
+    PROMETHEUS_PORT,
+    PROMETHEUS_URL,
+)
 from infra.manifests.wake import demand_trigger
 from infra.planning import promql
 from infra.planning.autoscaling import Behavior, behavior
@@ -125,3 +158,38 @@ def _behavior(timing: Behavior) -> Manifest:
             ],
         },
     }
+
+
+def keda_policies(api: ApiServer, sleepers: Sequence[ServingPlan]) -> list[Manifest]:
+    """KEDA's operator asks Prometheus (its triggers) and, for sleeping models, the HTTP
+    add-on's scaler; its metrics server and webhooks take the API server's calls; the
+    add-on's interceptors take the proxies' requests and reach the sleeping models. Every
+    controller reaches the API server. (The interceptors' ingress: wake.py.)"""
+    ns = KEDA_NAMESPACE
+    operator = local(KEDA_OPERATOR_PODS)
+    to_operator: list[Rule] = [api_server(api), ([peer(MONITORING_NAMESPACE, PROMETHEUS_PODS)],
+                                                 [tcp(PROMETHEUS_PORT)])]  # fmt: skip
+    if sleepers:
+        to_operator.append(([local(HTTP_SCALER_PODS)], [tcp(HTTP_SCALER_PORT)]))
+    policies = [
+        *baseline(ns),
+        allow("keda-operator", ns, KEDA_OPERATOR_PODS,
+              ingress=[([local(KEDA_METRICS_PODS)], [tcp(KEDA_OPERATOR_PORT)])],
+              egress=to_operator),
+        allow("keda-metrics-apiserver", ns, KEDA_METRICS_PODS,
+              ingress=[([anywhere()], [tcp(KEDA_METRICS_PORT)])],  # the API server's calls
+              egress=[api_server(api), ([operator], [tcp(KEDA_OPERATOR_PORT)])]),
+        allow("keda-admission-webhooks", ns, KEDA_WEBHOOK_PODS,
+              ingress=[([anywhere()], [tcp(KEDA_WEBHOOK_PORT)])], egress=[api_server(api)]),
+    ]  # fmt: skip
+    if sleepers:
+        models = [peer(p.model.namespace, pod_selector(p)) for p in sleepers]
+        policies += [
+            allow("http-add-on-api", ns, HTTP_ADD_ON_PODS, egress=[api_server(api)]),
+            allow("http-add-on-scaler", ns, HTTP_SCALER_PODS,
+                  ingress=[([operator], [tcp(HTTP_SCALER_PORT)])],
+                  egress=[([local(INTERCEPTOR_PODS)], [tcp(INTERCEPTOR_ADMIN_PORT)])]),
+            allow("http-add-on-interceptor", ns, INTERCEPTOR_PODS,
+                  egress=[(models, [tcp(SERVER_PORT)])]),
+        ]  # fmt: skip
+    return policies

@@ -9,7 +9,10 @@ import hashlib
 
 from infra.config import ChatUiConfig
 from infra.manifests.common import HELPER_RESOURCES, Manifest, gib, labels, opaque_secret
-from infra.manifests.network import network_policy, peer, tcp
+from infra.manifests.network import Rule, allow, baseline, peer, public, tcp
+from infra.manifests.peers import (
+    ENVOY_PODS,
+)
 from infra.manifests.topology import (
     CHAT_CLIENT,
     CHAT_KEY_SECRET,
@@ -19,10 +22,10 @@ from infra.manifests.topology import (
     CHAT_SESSION_SECRET,
     CHAT_USERS_SECRET,
     EG_NAMESPACE,
-    ENVOY_PODS,
     GATEWAY,
     GATEWAY_API,
     GATEWAY_NAMESPACE,
+    HTTPS_PORT,
     OPEN_WEBUI_CONTAINER_PORT,
     OPEN_WEBUI_PODS,
     OPEN_WEBUI_PORT,
@@ -127,22 +130,19 @@ def sign_in_policy() -> Manifest:
     }
 
 
-def ingress_policy() -> Manifest:
-    """Open WebUI takes connections from the gateway's proxies only."""
-    return network_policy(
-        "allow-gateway",
-        CHAT_NAMESPACE,
-        {
-            "podSelector": {"matchLabels": OPEN_WEBUI_PODS},
-            "policyTypes": ["Ingress"],
-            "ingress": [
-                {
-                    "from": [peer(EG_NAMESPACE, ENVOY_PODS)],
-                    "ports": [tcp(OPEN_WEBUI_CONTAINER_PORT)],
-                }
-            ],
-        },
+def chat_policies(hostname: str | None, gateway: Rule) -> list[Manifest]:
+    """Open WebUI takes connections from the gateway's proxies, and only when it is served
+    on its own hostname (else it is reached by port-forward, which no policy sees); it
+    reaches the gateway (`gateway`: how, gateway_network.gateway_client) and HTTPS on public
+    addresses (its embedding model's download, web search)."""
+    ingress: list[Rule] = (
+        [([peer(EG_NAMESPACE, ENVOY_PODS)], [tcp(OPEN_WEBUI_CONTAINER_PORT)])] if hostname else []
     )
+    return [
+        *baseline(CHAT_NAMESPACE),
+        allow("open-webui", CHAT_NAMESPACE, OPEN_WEBUI_PODS, ingress=ingress,
+              egress=[gateway, ([public()], [tcp(HTTPS_PORT)])]),
+    ]  # fmt: skip
 
 
 def _env(cfg: ChatUiConfig) -> list[Manifest]:

@@ -13,18 +13,19 @@ import yaml
 from infra.catalog.vllm import SERVER_PORT
 from infra.manifests.common import Manifest, labels
 from infra.manifests.model_server import pod_selector
-from infra.manifests.network import network_policy, peer, tcp
+from infra.manifests.network import ApiServer, api_server, network_policy, peer, tcp
 from infra.manifests.observability.values import pod_monitor_for
+from infra.manifests.peers import (
+    ENVOY_PODS,
+    PROMETHEUS_PODS,
+)
 from infra.manifests.topology import (
     AI_GATEWAY_API,
     EG_NAMESPACE,
-    ENVOY_PODS,
     GATEWAY_API,
     GATEWAY_NAMESPACE,
-    HTTPS_PORT,
     MONITORING_NAMESPACE,
     POOL_API,
-    PROMETHEUS_PODS,
 )
 from infra.planning.capacity import ServingPlan
 
@@ -36,8 +37,6 @@ EPP_RESOURCES: Manifest = {
     "requests": {"cpu": "250m", "memory": "256Mi"},
     "limits": {"cpu": "2", "memory": "1Gi"},
 }
-# The API server's ports (the EPP watches pods and its pool): no label selects them.
-API_SERVER_PORTS = (HTTPS_PORT, 6443)  # the Service, and the control plane it fronts
 
 
 CRD_FILE = Path(__file__).parents[1] / "catalog" / "crds" / "inferencepools.yaml"
@@ -114,10 +113,10 @@ def pool_grant(plan: ServingPlan) -> Manifest:
     }
 
 
-def pool_policies(plan: ServingPlan) -> list[Manifest]:
+def pool_policies(plan: ServingPlan, api: ApiServer) -> list[Manifest]:
     """Beside the serving namespace's default deny (and its DNS rule): the gateway reaches
     the picker, Prometheus its metrics; the picker reaches the model's pods and the API
-    server."""
+    server (at `api`, its addresses: it watches the pool and its pods), nothing else."""
     ns, name = plan.model.namespace, pool_name(plan)
     epp = {"matchLabels": epp_pods(plan)}
     return [
@@ -147,7 +146,7 @@ def pool_policies(plan: ServingPlan) -> list[Manifest]:
                         "to": [{"podSelector": {"matchLabels": pod_selector(plan)}}],
                         "ports": [tcp(SERVER_PORT)],
                     },
-                    {"ports": [tcp(p) for p in API_SERVER_PORTS]},
+                    dict(zip(("to", "ports"), api_server(api), strict=True)),
                 ],
             },
         ),

@@ -18,8 +18,10 @@ from infra.manifests.common import (
     labels,
     opaque_secret,
     pod_security_context,
+    selector,
 )
-from infra.manifests.topology import LOADTEST, LOADTEST_NAMESPACE
+from infra.manifests.network import ApiServer, Rule, allow, api_server, baseline, public, tcp
+from infra.manifests.topology import HTTPS_PORT, LOADTEST, LOADTEST_NAMESPACE
 
 RUNNER_PACKAGE = "loadtest"
 RUNNER_MOUNT = "/opt/loadtest"
@@ -173,3 +175,14 @@ def cron_job(
             },
         },
     }
+
+
+def loadtest_policies(api: ApiServer, gateway: Rule) -> list[Manifest]:
+    """The benchmark reaches the public endpoint (`gateway`, as a client does), the Hub for
+    its tokenizer (HTTPS, public addresses) and the API server (its result ConfigMap)."""
+    pods = selector(LOADTEST, LOADTEST, "benchmark")
+    return [
+        *baseline(LOADTEST_NAMESPACE),
+        allow("loadtest", LOADTEST_NAMESPACE, pods,
+              egress=[gateway, ([public()], [tcp(HTTPS_PORT)]), api_server(api)]),
+    ]  # fmt: skip

@@ -1,27 +1,21 @@
-"""NetworkPolicies: default deny on the serving path, then exactly the flows it needs."""
+"""NetworkPolicies: the shared shapes. Every namespace the platform creates gets a default
+deny in both directions and DNS (`baseline`), then the allows of what runs there, written
+beside it (serving_network.py, gateway.py, tls.py, observability/…, wake.py, …). The flows
+they open are judged by network-config-analyzer against the table of intended flows
+(tests/assembly/flows.py, the README's "Network flows")."""
 
 from __future__ import annotations
 
-from infra.catalog.vllm import SERVER_PORT
-from infra.manifests.common import Manifest, labels
-from infra.manifests.model_server import APP, COMPONENT
-from infra.manifests.topology import (
-    DNS_PODS,
-    DNS_PORT,
-    EG_NAMESPACE,
-    ENVOY_PODS,
-    HTTPS_PORT,
-    LOGGING_NAMESPACE,
-    LOKI_NAME,
-    LOKI_PORT,
-    MONITORING_NAMESPACE,
-    NS_LABEL,
-    PROMETHEUS_PODS,
-)
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-VLLM_PODS = {"app.kubernetes.io/name": APP, "app.kubernetes.io/component": COMPONENT}
-# Model downloads go to the public internet only: never to cluster, node or metadata
-# addresses (RFC 1918, link-local incl. 169.254.169.254, CGNAT).
+from infra.manifests.common import Manifest, labels
+from infra.manifests.peers import API_SERVER_PORTS, DNS_PODS, NS_LABEL
+from infra.manifests.topology import DNS_PORT
+
+# Cluster, node and metadata addresses (RFC 1918, link-local incl. 169.254.169.254, CGNAT):
+# what "public" leaves out.
 PRIVATE_RANGES = [
     "10.0.0.0/8",
     "172.16.0.0/12",
@@ -29,13 +23,14 @@ PRIVATE_RANGES = [
     "169.254.0.0/16",
     "100.64.0.0/10",
 ]
+# Where the API server answers when the stack does not say (security.apiServerCidrs): the
+# cluster's private networks (a node's address on k3s and kubeadm, the control plane's on a
+# private cloud endpoint), not the internet.
+CLUSTER_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"]
 
-
-def peer(namespace: str, pods: dict[str, str]) -> Manifest:
-    return {
-        "namespaceSelector": {"matchLabels": {NS_LABEL: namespace}},
-        "podSelector": {"matchLabels": pods},
-    }
+Rule = tuple[list[Manifest], list[Manifest]]  # (peers: [] = any, ports: [] = any)
+# GKE's metadata server: Workload Identity tokens (the snapshot bucket, Cloud DNS).
+GKE_METADATA = [("169.254.169.254/32", 80), ("169.254.169.252/32", 988)]
 
 
 def network_policy(name: str, namespace: str, spec: Manifest) -> Manifest:
@@ -51,136 +46,111 @@ def network_policy(name: str, namespace: str, spec: Manifest) -> Manifest:
     }
 
 
-def tcp(port: int) -> Manifest:
+def peer(namespace: str, pods: dict[str, str] | None = None) -> Manifest:
+    """Pods of another (or the same) namespace; None: every pod there."""
+    return {
+        "namespaceSelector": {"matchLabels": {NS_LABEL: namespace}},
+        "podSelector": {"matchLabels": pods} if pods else {},
+    }
+
+
+def local(pods: dict[str, str]) -> Manifest:
+    """Pods of the policy's own namespace."""
+    return {"podSelector": {"matchLabels": pods}}
+
+
+def blocks(cidrs: Iterable[Any]) -> list[Manifest]:
+    return [{"ipBlock": {"cidr": c}} for c in cidrs]
+
+
+def public() -> Manifest:
+    """Any address outside the cluster's, the nodes' and the metadata server's."""
+    return {"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE_RANGES}}
+
+
+def anywhere() -> Manifest:
+    """Any address (an endpoint a stack names by host, which may be private or public)."""
+    return {"ipBlock": {"cidr": "0.0.0.0/0"}}
+
+
+def tcp(port: int | str) -> Manifest:
     return {"protocol": "TCP", "port": port}
 
 
-# GKE's metadata server (Workload Identity tokens for the snapshot bucket).
-GKE_METADATA = [("169.254.169.254/32", 80), ("169.254.169.252/32", 988)]
+def udp(port: int | str) -> Manifest:
+    return {"protocol": "UDP", "port": port}
 
 
-def serving_policies(
-    namespace: str, gke_metadata: bool = False, snapshot_port: int | None = None
-) -> list[Manifest]:
-    """`snapshot_port`: an on-prem DR pair's S3 store, on any address (such stores live on
-    private networks, which the model download rule keeps closed)."""
-    vllm = {"matchLabels": VLLM_PODS}
-    loaders = {"matchLabels": {"app.kubernetes.io/name": APP}}  # servers and snapshot jobs
-    policies = [
+def tcp_udp(port: int) -> list[Manifest]:
+    return [udp(port), tcp(port)]
+
+
+def _rules(rules: Sequence[Rule], side: str) -> list[Manifest]:
+    out = []
+    for peers, ports in rules:
+        rule: Manifest = {}
+        if peers:
+            rule[side] = peers
+        if ports:
+            rule["ports"] = ports
+        out.append(rule)
+    return out
+
+
+def allow(
+    name: str,
+    namespace: str,
+    pods: dict[str, str] | None,
+    *,
+    ingress: Sequence[Rule] = (),
+    egress: Sequence[Rule] = (),
+) -> Manifest:
+    """What `pods` (None: every pod of the namespace) may take in and send out, beside the
+    namespace's default deny."""
+    spec: Manifest = {"podSelector": {"matchLabels": pods} if pods else {}, "policyTypes": []}
+    if ingress:
+        spec["policyTypes"].append("Ingress")
+        spec["ingress"] = _rules(ingress, "from")
+    if egress:
+        spec["policyTypes"].append("Egress")
+        spec["egress"] = _rules(egress, "to")
+    return network_policy(name, namespace, spec)
+
+
+@dataclass(frozen=True)
+class ApiServer:
+    """Where the API server answers: its addresses (CIDRs, Inputs) and ports."""
+
+    cidrs: tuple[Any, ...]
+    ports: tuple[int, ...] = API_SERVER_PORTS
+
+    @staticmethod
+    def cluster_default() -> ApiServer:
+        """A site's or kind's API server, unnamed: on a node of the cluster's private
+        networks, on its own port (6443: what the kubernetes Service forwards to, and what
+        a policy sees after the forward), not every private host's HTTPS."""
+        return ApiServer(tuple(CLUSTER_RANGES), (API_SERVER_PORTS[1],))
+
+
+def api_server(api: ApiServer) -> Rule:
+    """The API server, at its addresses and ports."""
+    return blocks(api.cidrs), [tcp(p) for p in api.ports]
+
+
+def gke_metadata_rules() -> list[Rule]:
+    return [(blocks([cidr]), [tcp(port)]) for cidr, port in GKE_METADATA]
+
+
+def baseline(namespace: str) -> list[Manifest]:
+    """Nothing in or out, but DNS (CoreDNS, or GKE's kube-dns) for every pod."""
+    return [
         network_policy(
             "default-deny", namespace, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
         ),
-        network_policy(
-            "allow-gateway",
-            namespace,
-            {
-                "podSelector": vllm,
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    {"from": [peer(EG_NAMESPACE, ENVOY_PODS)], "ports": [tcp(SERVER_PORT)]}
-                ],
-            },
-        ),
-        network_policy(
-            "allow-prometheus",
-            namespace,
-            {
-                "podSelector": vllm,
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [peer(MONITORING_NAMESPACE, PROMETHEUS_PODS)],
-                        "ports": [tcp(SERVER_PORT)],
-                    }
-                ],
-            },
-        ),
-        network_policy(
+        allow(
             "allow-dns",
             namespace,
-            {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [peer("kube-system", DNS_PODS)],
-                        "ports": [{"protocol": "UDP", "port": DNS_PORT}, tcp(DNS_PORT)],
-                    }
-                ],
-            },
-        ),
-        # NetworkPolicy cannot single out an init container: the pod may reach HTTPS on the
-        # internet, and the serving container runs with HF_HUB_OFFLINE=1.
-        network_policy(
-            "allow-model-download",
-            namespace,
-            {
-                "podSelector": loaders,
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE_RANGES}}],
-                        "ports": [tcp(HTTPS_PORT)],
-                    }
-                ],
-            },
-        ),
-    ]
-    if snapshot_port is not None:
-        policies.append(
-            network_policy(
-                "allow-snapshot-store",
-                namespace,
-                {
-                    "podSelector": loaders,
-                    "policyTypes": ["Egress"],
-                    "egress": [
-                        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [tcp(snapshot_port)]}
-                    ],
-                },
-            )
-        )
-    if gke_metadata:
-        policies.append(
-            network_policy(
-                "allow-metadata-server",
-                namespace,
-                {
-                    "podSelector": loaders,
-                    "policyTypes": ["Egress"],
-                    "egress": [
-                        {"to": [{"ipBlock": {"cidr": cidr}}], "ports": [tcp(port)]}
-                        for cidr, port in GKE_METADATA
-                    ],
-                },
-            )
-        )
-    return policies
-
-
-def logging_policies() -> list[Manifest]:
-    """Loki takes pushes from Alloy and queries from Grafana, nothing else."""
-    return [
-        network_policy(
-            "default-deny-ingress",
-            LOGGING_NAMESPACE,
-            {"podSelector": {}, "policyTypes": ["Ingress"]},
-        ),
-        network_policy(
-            "allow-loki-clients",
-            LOGGING_NAMESPACE,
-            {
-                "podSelector": {"matchLabels": {"app.kubernetes.io/name": LOKI_NAME}},
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [
-                            {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "alloy"}}},
-                            peer(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "grafana"}),
-                        ],
-                        "ports": [tcp(LOKI_PORT)],
-                    }
-                ],
-            },
+            None,
+            egress=[([peer("kube-system", DNS_PODS)], tcp_udp(DNS_PORT))],
         ),
     ]

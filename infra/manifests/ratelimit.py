@@ -19,12 +19,14 @@ from infra.manifests.common import (
     opaque_secret,
     selector,
 )
-from infra.manifests.network import network_policy, peer, tcp
+from infra.manifests.network import allow, baseline, peer, tcp
+from infra.manifests.peers import (
+    RATELIMIT_PODS,
+)
 from infra.manifests.topology import (
     CLIENT_HEADER,
     EG_NAMESPACE,
     RATELIMIT_NAMESPACE,
-    RATELIMIT_PODS,
     service_host,
 )
 
@@ -36,6 +38,7 @@ REDIS_PROBE_SECONDS = 10
 REDIS_UID = 999  # the `redis` user of the official image
 REDIS_GID = 1000
 REDIS_CONFIG_SECRET = "redis-config"
+REDIS_PODS = selector(REDIS, REDIS, "counters")
 # The rate-limit service's copy of the password (it runs in Envoy Gateway's namespace).
 RATELIMIT_AUTH_SECRET = "llm-ratelimit-redis"
 REDIS_RESOURCES: Manifest = {
@@ -159,19 +162,19 @@ def redis_service() -> Manifest:
         "kind": "Service",
         "metadata": _meta(REDIS, "service"),
         "spec": {
-            "selector": selector(REDIS, REDIS, "counters"),
+            "selector": REDIS_PODS,
             "ports": [{"name": "redis", "port": REDIS_PORT, "targetPort": "redis"}],
         },
     }
 
 
 def redis_stateful_set(gw: GatewayConfig, image: str, persistent: bool) -> Manifest:
-    pod_labels = {**labels(REDIS, REDIS, "counters"), **selector(REDIS, REDIS, "counters")}
+    pod_labels = {**labels(REDIS, REDIS, "counters"), **REDIS_PODS}
     probe = {"tcpSocket": {"port": "redis"}, "periodSeconds": REDIS_PROBE_SECONDS}
     spec: Manifest = {
         "serviceName": REDIS,
         "replicas": REDIS_REPLICAS,
-        "selector": {"matchLabels": selector(REDIS, REDIS, "counters")},
+        "selector": {"matchLabels": REDIS_PODS},
         "template": {
             "metadata": {"labels": pod_labels},
             "spec": {
@@ -221,19 +224,14 @@ def redis_stateful_set(gw: GatewayConfig, image: str, persistent: bool) -> Manif
     }
 
 
-def redis_network_policy() -> Manifest:
-    """Nothing reaches Redis but the rate-limit service; Redis reaches nothing."""
-    return network_policy(
-        "allow-ratelimit",
-        RATELIMIT_NAMESPACE,
-        {
-            "podSelector": {},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [
-                {"from": [peer(EG_NAMESPACE, dict(RATELIMIT_PODS))], "ports": [tcp(REDIS_PORT)]}
-            ],
-        },
-    )
+def redis_policies() -> list[Manifest]:
+    """Nothing reaches Redis but the rate-limit service; Redis reaches nothing but DNS."""
+    ratelimit = peer(EG_NAMESPACE, dict(RATELIMIT_PODS))
+    return [
+        *baseline(RATELIMIT_NAMESPACE),
+        allow("allow-ratelimit", RATELIMIT_NAMESPACE, REDIS_PODS,
+              ingress=[([ratelimit], [tcp(REDIS_PORT)])]),
+    ]  # fmt: skip
 
 
 def envoy_gateway_rate_limit(gw: GatewayConfig, with_password: bool) -> Manifest:

@@ -10,6 +10,18 @@ from typing import Any
 from infra.config import DnsConfig, SnapshotStoreConfig
 from infra.manifests.common import Manifest, labels, opaque_secret
 from infra.manifests.failover import snapshot_path
+from infra.manifests.network import (
+    ApiServer,
+    Rule,
+    allow,
+    anywhere,
+    api_server,
+    baseline,
+    public,
+    tcp,
+    tcp_udp,
+)
+from infra.manifests.peers import EXTERNAL_DNS_PODS
 from infra.manifests.topology import (
     CERT_MANAGER_NAMESPACE,
     EXTERNAL_DNS_NAMESPACE,
@@ -164,3 +176,19 @@ def dns01_solver(dns: DnsConfig) -> Manifest:
 
 
 DNS_SECRET_NAMESPACES = (EXTERNAL_DNS_NAMESPACE, CERT_MANAGER_NAMESPACE)
+
+
+def external_dns_policies(dns: DnsConfig, api: ApiServer) -> list[Manifest]:
+    """external-dns reads DNSEndpoints from the API server and writes the record: RFC 2136
+    updates to the nameserver (TCP and UDP on its port, wherever it is) or Cloudflare's API
+    (HTTPS, public addresses)."""
+    ns = EXTERNAL_DNS_NAMESPACE
+    if dns.rfc2136 is not None:
+        port = int(dns.rfc2136.nameserver.rpartition(":")[2])
+        provider: Rule = ([anywhere()], tcp_udp(port))
+    else:
+        provider = ([public()], [tcp(HTTPS_PORT)])
+    return [
+        *baseline(ns),
+        allow("external-dns", ns, EXTERNAL_DNS_PODS, egress=[api_server(api), provider]),
+    ]

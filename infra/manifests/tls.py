@@ -9,12 +9,33 @@ from typing import Any
 from infra.config import GatewayConfig
 from infra.manifests.common import HELPER_RESOURCES, Manifest
 from infra.manifests.gateway import CONTROLLER_RESOURCES, gateway_meta
+from infra.manifests.network import (
+    ApiServer,
+    Rule,
+    allow,
+    anywhere,
+    api_server,
+    baseline,
+    gke_metadata_rules,
+    tcp,
+    tcp_udp,
+)
+from infra.manifests.peers import (
+    CERT_MANAGER_CONTROLLER_PODS,
+    CERT_MANAGER_PODS,
+    CERT_MANAGER_WEBHOOK_PODS,
+    CERT_MANAGER_WEBHOOK_PORT,
+)
 from infra.manifests.site_dr import dns01_solver
 from infra.manifests.topology import (
+    CERT_MANAGER_NAMESPACE,
     CHAT_HTTP_LISTENER,
+    DNS_PORT,
     GATEWAY,
     GATEWAY_API,
     GATEWAY_NAMESPACE,
+    HTTP_PORT,
+    HTTPS_PORT,
     ISSUER,
     TLS_SECRET,
 )
@@ -131,3 +152,27 @@ def certificate(gw: GatewayConfig, chat_hostname: str | None = None) -> Manifest
             "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
         },
     }
+
+
+def cert_manager_policies(
+    api: ApiServer, nameserver_port: int | None, gke_metadata: bool
+) -> list[Manifest]:
+    """cert-manager's pods reach the API server; its webhook takes the API server's calls;
+    its controller reaches ACME servers and DNS APIs (HTTPS), nameservers (DNS-01 checks,
+    RFC 2136 updates on `nameserver_port`) and the gateway's address on port 80 (its HTTP-01
+    self-check), wherever those are; on GKE, the metadata server (Cloud DNS as its Google
+    identity)."""
+    ns = CERT_MANAGER_NAMESPACE
+    outside = [tcp(HTTP_PORT), tcp(HTTPS_PORT), *tcp_udp(DNS_PORT)]
+    if nameserver_port is not None and nameserver_port != DNS_PORT:
+        outside += tcp_udp(nameserver_port)
+    controller: list[Rule] = [([anywhere()], outside)]
+    if gke_metadata:
+        controller += gke_metadata_rules()
+    return [
+        *baseline(ns),
+        allow("cert-manager-api", ns, CERT_MANAGER_PODS, egress=[api_server(api)]),
+        allow("cert-manager-controller", ns, CERT_MANAGER_CONTROLLER_PODS, egress=controller),
+        allow("cert-manager-webhook", ns, CERT_MANAGER_WEBHOOK_PODS,
+              ingress=[([anywhere()], [tcp(CERT_MANAGER_WEBHOOK_PORT)])]),
+    ]  # fmt: skip

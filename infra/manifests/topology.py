@@ -125,22 +125,6 @@ HF_TOKEN_SECRET: Final = "hf-token"
 HF_TOKEN_KEY: Final = "token"
 LOADER_SERVICE_ACCOUNT: Final = "model-loader"
 
-# --------------------------------------------------------------------------- third-party pods
-NS_LABEL: Final = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace
-ENVOY_PODS: Final = {"app.kubernetes.io/name": "envoy"}  # Envoy Gateway's proxy pods
-PROMETHEUS_PODS: Final = {"app.kubernetes.io/name": "prometheus"}
-# Envoy Gateway's rate-limit service (Deployment envoy-ratelimit in its namespace).
-RATELIMIT_PODS: Final = {"app.kubernetes.io/component": "ratelimit"}
-DNS_PODS: Final = {"k8s-app": "kube-dns"}  # CoreDNS keeps the kube-dns label
-INTERCEPTOR_PODS: Final = {
-    "app.kubernetes.io/part-of": HTTP_ADD_ON,
-    "app.kubernetes.io/component": "interceptor",
-}
-HTTP_SCALER_PODS: Final = {
-    "app.kubernetes.io/part-of": HTTP_ADD_ON,
-    "app.kubernetes.io/component": "scaler",
-}
-
 
 # --------------------------------------------------------------------------- stack outputs
 class Outputs:

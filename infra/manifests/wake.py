@@ -21,15 +21,17 @@ from infra.manifests.common import (
 )
 from infra.manifests.model_server import APP, pod_selector
 from infra.manifests.network import network_policy, peer, tcp
+from infra.manifests.peers import (
+    ENVOY_PODS,
+    HTTP_SCALER_PODS,
+    INTERCEPTOR_PODS,
+)
 from infra.manifests.topology import (
     EG_NAMESPACE,
-    ENVOY_PODS,
     HTTP_ADD_ON,
     HTTP_SCALER,
-    HTTP_SCALER_PODS,
     HTTP_SCALER_PORT,
     INTERCEPTOR_ADMIN_PORT,
-    INTERCEPTOR_PODS,
     INTERCEPTOR_PROXY,
     INTERCEPTOR_PROXY_PORT,
     KEDA_NAMESPACE,

@@ -26,6 +26,8 @@ CASES: dict[str, Path | None] = {
 BUILT: dict[str, builders.Raw] = {
     "built:gpu-racks": builders.gpu_racks(),
     "built:gke-region": builders.gke_region(),
+    # a laptop with the load test: the chat UI and the benchmark reach the gateway in-cluster
+    "built:cpu-laptop": builders.cpu_laptop(loadTest={"enabled": True}),
 }
 NAMES = sorted(CASES) + sorted(BUILT)
 

@@ -15,6 +15,7 @@ from tests.assembly.graph import (
     Obj,
     group_of,
     is_custom,
+    pod_labels,
     pod_spec,
 )
 from tests.assembly.provider import is_awaited
@@ -344,4 +345,34 @@ def load_balancers(a: Assembly, assigns_addresses: bool) -> list[str]:
                     f"{o.label}: the gateway's Service is a LoadBalancer, and nothing "
                     "assigns addresses"
                 )
+    return problems
+
+
+# --------------------------------------------------------------------------- NetworkPolicies
+
+
+def policies_first(a: Assembly) -> list[str]:
+    """A pod in a namespace that denies by default starts only once the policies that let
+    it out exist (its start needs them: the API server, a download); else it runs, fails
+    and restarts until they come, and an awaited release may time out meanwhile. (Allows
+    of traffic in may follow: its clients come later.)"""
+    problems = []
+    egress = [
+        o
+        for o in a.objects
+        if o.kind == "NetworkPolicy"
+        and "Egress" in (o.manifest["spec"].get("policyTypes") or [])
+        and o.manifest["spec"].get("egress")
+    ]
+    for o in a.objects:
+        spec = pod_spec(o.manifest)
+        if spec is None or spec.get("hostNetwork"):
+            continue
+        labels = pod_labels(o.manifest)
+        for policy in egress:
+            if policy.namespace != o.namespace:
+                continue
+            selector = policy.manifest["spec"].get("podSelector")
+            if runtime.matches(selector, labels) and not a.waits_for(o, policy.origin):
+                problems.append(f"{o.label}: starts before {policy.label}, which lets it out")
     return problems

@@ -36,8 +36,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.engine import Recorded
-from infra.manifests.topology import (
+from infra.manifests.peers import (
     DNS_PODS,
+)
+from infra.manifests.topology import (
     DNS_PORT,
     EG_NAMESPACE,
     KPS_NAME,

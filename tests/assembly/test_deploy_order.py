@@ -51,3 +51,8 @@ def test_pods_start_after_the_cloud_grants_they_use(name: str) -> None:
 def test_load_balancers_only_where_addresses_are_assigned(name: str) -> None:
     cluster = config(name).cluster
     assert order.load_balancers(assembly(name), cluster.assigns_addresses) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pods_start_under_the_policies_that_let_them_out(name: str) -> None:
+    assert order.policies_first(assembly(name)) == []

@@ -181,43 +181,8 @@ def test_secrets_are_pulumi_secrets_and_never_plain_text() -> None:
 # ----------------------------------------------------------------------- NetworkPolicies
 
 
-def _selects(selector: dict[str, Any], pod_labels: dict[str, str]) -> bool:
-    wanted: dict[str, str] = selector.get("matchLabels", {})
-    return wanted.items() <= pod_labels.items()
-
-
-def flows_into(
-    result: RunResult, namespace: str, pod_labels: dict[str, str]
-) -> set[tuple[str, str, int]]:
-    """(source namespace, source pod labels, port) allowed into pods with these labels."""
-    allowed: set[tuple[str, str, int]] = set()
-    for policy in objects(result, "NetworkPolicy"):
-        if policy["metadata"]["namespace"] != namespace:
-            continue
-        spec = policy["spec"]
-        if not _selects(spec["podSelector"], pod_labels):
-            continue
-        for rule in spec.get("ingress", []):
-            for peer in rule["from"]:
-                ns = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
-                pods = ",".join(f"{k}={v}" for k, v in peer["podSelector"]["matchLabels"].items())
-                for port in rule["ports"]:
-                    allowed.add((ns, pods, port["port"]))
-    return allowed
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_only_the_gateway_and_prometheus_reach_vllm_pods(stack: str) -> None:
-    result = planned(stack)
-    deployment = objects(result, "Deployment")[0]
-    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
-    ns = deployment["metadata"]["namespace"]
-    assert flows_into(result, ns, pod_labels) == {
-        ("envoy-gateway-system", "app.kubernetes.io/name=envoy", 8000),
-        ("monitoring", "app.kubernetes.io/name=prometheus", 8000),
-    }
-    deny = named(result, "NetworkPolicy", "default-deny")
-    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+# Who reaches the vLLM pods, and what every namespace denies: judged by the analyzer over
+# every stack (tests/assembly/test_connectivity.py).
 
 
 def test_vllm_pods_reach_only_dns_and_public_https() -> None:

@@ -102,12 +102,14 @@ def test_the_stacks_redis_is_restricted_persistent_and_closed(result: RunResult)
     assert redis["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"  # production
     [conf] = [r for r in by_type(result, "core/v1:Secret") if r.name.endswith("redis-config")]
     assert conf.secret_paths  # the password is only ever in a Pulumi secret
-    [policy] = [
-        p
+    policies = {
+        p["metadata"]["name"]: p
         for p in manifests(result, "NetworkPolicy")
         if p["metadata"]["namespace"] == "llm-ratelimit"
-    ]
-    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]  # and no egress at all
+    }
+    assert set(policies) == {"default-deny", "allow-dns", "allow-ratelimit"}
+    policy = policies["allow-ratelimit"]
+    assert policy["spec"]["policyTypes"] == ["Ingress"]  # out: nothing but DNS
     [peer] = policy["spec"]["ingress"][0]["from"]
     assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/component": "ratelimit"}
     found = review(result.resources, policy_config.load("production"))

@@ -9,11 +9,17 @@ files mounted from a Secret (`*_file` settings), so the Helm values hold none.
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from infra.config import AlertingConfig, ReceiverConfig
 from infra.manifests.common import Manifest, labels, opaque_secret
-from infra.manifests.topology import ALERTMANAGER_CREDENTIALS, MONITORING_NAMESPACE
+from infra.manifests.topology import (
+    ALERTMANAGER_CREDENTIALS,
+    HTTP_PORT,
+    HTTPS_PORT,
+    MONITORING_NAMESPACE,
+)
 
 NULL_RECEIVER = "null"  # drops what nobody receives
 WATCHDOG = "Watchdog"  # kube-prometheus-stack's always-firing alert
@@ -132,3 +138,18 @@ def credentials_secret(values: Any) -> Manifest:
         },
         values,
     )
+
+
+def receiver_ports(alerting: AlertingConfig) -> list[int]:
+    """The ports Alertmanager sends to: each e-mail smarthost's, each webhook URL's (or its
+    scheme's), HTTPS for Slack and PagerDuty."""
+    ports: set[int] = set()
+    for r in alerting.receivers:
+        if r.email is not None:
+            ports.add(int(r.email.smarthost.rsplit(":", 1)[1]))
+        if r.webhook is not None:
+            url = urllib.parse.urlparse(r.webhook.url)
+            ports.add(url.port or (HTTPS_PORT if url.scheme == "https" else HTTP_PORT))
+        if r.slack is not None or r.pagerduty is not None:
+            ports.add(HTTPS_PORT)
+    return sorted(ports)

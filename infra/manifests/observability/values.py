@@ -26,11 +26,13 @@ from infra.manifests.common import (
 )
 from infra.manifests.model_server import APP, COMPONENT
 from infra.manifests.observability.alerting import alertmanager_config
+from infra.manifests.peers import (
+    ENVOY_PODS,
+)
 from infra.manifests.topology import (
     ALERTMANAGER_CREDENTIALS,
     DASHBOARD_LABEL,
     EG_NAMESPACE,
-    ENVOY_PODS,
     GATEWAY_POD_MONITOR,
     GRAFANA_ADMIN_SECRET,
     GRAFANA_NAME,
