@@ -4,10 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STACK  ?= single-4090d
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
+# FILE=examples/Pulumi.NAME.yaml: plan or review that file as stack NAME, without copying it.
+FILE   ?=
+FILE_STACK = $(patsubst Pulumi.%.yaml,%,$(notdir $(FILE)))
+TARGET_ARGS = $(if $(FILE),--stack $(FILE_STACK) --config-file $(FILE),--stack $(STACK))
 
-.PHONY: help setup engines netpol tools test lint pytest review plan plan-all schema docs preview up dev-up dev-down failover loadtest
+.PHONY: help setup engines netpol tools test lint pytest review plan plan-all schema docs preview up destroy dev-up dev-down failover loadtest
 
-help:  ## list the targets
+help:  ## list the targets (STACK defaults to single-4090d)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.installed  ## create .venv and install the project with its pinned dependencies
@@ -18,16 +22,24 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # vLLM 0.33 on CPU judges the capacity planner (tests/engines/). Its own venv: vLLM pins a
-# CUDA torch and protobuf ranges the Pulumi SDK does not share. ~3.2 GB on disk, ~600 MB
-# downloaded (vLLM's wheel is 336 MB; torch is the CPU build), 1-3 minutes.
+# CUDA torch and protobuf ranges the Pulumi SDK does not share. torch is the release vLLM's
+# code runs on, by its public version: from PyTorch's CPU index where it can be reached
+# (TORCH_INDEX_URL; ~200 MB), else from PyPI (on Linux x86_64 the CUDA build, ~3.5 GB with
+# its NVIDIA libraries; macOS and arm64 get CPU builds). vLLM's wheel is 336 MB; 1-3 minutes.
 ENGINES := .venv-engines
+TORCH_VERSION := 2.13.0
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
+PIP_QUIET := --quiet --disable-pip-version-check
 engines: $(ENGINES)/.installed  ## vLLM 0.33 (CPU) for the engine conformance tests
 
 $(ENGINES)/.installed: tests/engines/vllm-requirements.txt
 	$(PYTHON) -m venv $(ENGINES)
-	$(ENGINES)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0+cpu
-	$(ENGINES)/bin/pip install --quiet --disable-pip-version-check --no-deps vllm==0.33.0
-	$(ENGINES)/bin/pip install --quiet --disable-pip-version-check -r tests/engines/vllm-requirements.txt
+	$(ENGINES)/bin/pip install $(PIP_QUIET) --no-deps --retries 0 --timeout 20 \
+	  --index-url $(TORCH_INDEX_URL) torch==$(TORCH_VERSION) \
+	  || $(ENGINES)/bin/pip install $(PIP_QUIET) --no-deps torch==$(TORCH_VERSION)
+	$(ENGINES)/bin/pip install $(PIP_QUIET) torch==$(TORCH_VERSION)  # its own dependencies
+	$(ENGINES)/bin/pip install $(PIP_QUIET) --no-deps vllm==0.33.0
+	$(ENGINES)/bin/pip install $(PIP_QUIET) -r tests/engines/vllm-requirements.txt
 	touch $@
 
 # IBM's network-config-analyzer (tests/assembly/connectivity.py): its own venv, as it pins
@@ -40,18 +52,14 @@ $(NETPOL)/.installed: tests/engines/netpol-requirements.txt
 	$(NETPOL)/bin/pip install --quiet --disable-pip-version-check -r tests/engines/netpol-requirements.txt
 	touch $@
 
-# promtool and amtool, the Prometheus and Alertmanager releases the alert tests pin: Debian
-# bookworm's packages, unpacked into .tools (no root needed once the package lists exist).
+# promtool, amtool and Alertmanager for the alert tests (Prometheus 2.42+, Alertmanager
+# 0.25+): $$PROMTOOL/$$AMTOOL/$$ALERTMANAGER, else your PATH, else Debian's or Ubuntu's
+# packages unpacked into .tools (~30 MB, no root). scripts/tools.sh says what is missing.
 TOOLS := .tools
-PROMETHEUS_DEB := prometheus=2.42.0+ds-5+deb12u1
-ALERTMANAGER_DEB := prometheus-alertmanager=0.25.0-1+b4
-tools: $(TOOLS)/.installed  ## promtool and amtool for the alert tests
+tools: $(TOOLS)/.installed  ## promtool, amtool and Alertmanager for the alert tests
 
-$(TOOLS)/.installed: Makefile
-	rm -rf $(TOOLS) && mkdir -p $(TOOLS)/debs
-	cd $(TOOLS)/debs && { apt-get download $(PROMETHEUS_DEB) $(ALERTMANAGER_DEB) 2>/dev/null \
-	  || { apt-get update -qq && apt-get download $(PROMETHEUS_DEB) $(ALERTMANAGER_DEB); }; }
-	for deb in $(TOOLS)/debs/*.deb; do dpkg-deb -x $$deb $(TOOLS)/root; done
+$(TOOLS)/.installed: scripts/tools.sh
+	bash scripts/tools.sh
 	touch $@
 
 test: lint pytest review  ## everything CI runs: ruff, mypy, the test suite, the policy review
@@ -64,14 +72,14 @@ lint: setup  ## ruff and mypy
 pytest: setup engines netpol tools  ## the test suite only
 	$(BIN)/pytest
 
-review: setup  ## the policy pack on every stack, offline (exit 1 on a mandatory violation)
-	$(BIN)/python -m policies.review --all
+review: setup  ## the policy pack offline, every stack (STACK=dev or FILE=examples/…: one)
+	$(BIN)/python -m policies.review $(if $(or $(FILE),$(filter command line,$(origin STACK))),$(TARGET_ARGS),--all)
 
-plan: setup  ## offline plan of one stack: make plan STACK=dev (writes out/STACK)
-	$(BIN)/python -m infra.plan --stack $(STACK)
+plan: setup  ## plan and review one stack offline: make plan STACK=dev, or FILE=examples/Pulumi.seed-7b-128k.yaml
+	$(BIN)/python -m infra.plan $(TARGET_ARGS)
 
-plan-all: setup  ## offline plan of every stack
-	@for s in $(STACKS); do $(BIN)/python -m infra.plan --stack $$s || exit $$?; done
+plan-all: setup  ## plan every stack (without the review: make review does it)
+	@for s in $(STACKS); do $(BIN)/python -m infra.plan --no-review --stack $$s || exit $$?; done
 
 schema: setup  ## regenerate stacks/stack.schema.json from the config model
 	$(BIN)/python -m infra.config > stacks/stack.schema.json
@@ -86,6 +94,10 @@ preview: setup  ## pulumi preview -s STACK (needs the Pulumi CLI and the cluster
 up: setup  ## pulumi up -s STACK (needs the Pulumi CLI and the cluster)
 	@command -v pulumi >/dev/null || { echo "pulumi CLI not found: https://www.pulumi.com/docs/install/"; exit 127; }
 	pulumi up -s $(STACK)
+
+destroy: setup  ## pulumi destroy -s STACK: remove what the stack created (asks first)
+	@command -v pulumi >/dev/null || { echo "pulumi CLI not found: https://www.pulumi.com/docs/install/"; exit 127; }
+	pulumi destroy -s $(STACK)
 
 dev-up: setup  ## the dev stack on a local kind cluster (needs kind, Docker, Pulumi CLI, kubectl)
 	bash scripts/dev.sh up
@@ -105,7 +117,7 @@ failover: setup  ## move traffic to TO=secondary|primary (PAIR=dr|site; see the 
 	@case "$(PAIR)" in dr|site) ;; *) echo "usage: PAIR=dr (GKE regions) or PAIR=site (on-prem sites)"; exit 2;; esac
 	@command -v pulumi >/dev/null || { echo "pulumi CLI not found: https://www.pulumi.com/docs/install/"; exit 127; }
 	$(BIN)/python -m infra.failover_switch --to $(TO) --pair $(PAIR)
-	$(foreach s,$(PAIR_STACKS),$(BIN)/python -m infra.plan --stack $(s) --out out/$(s) > /dev/null;)
+	$(foreach s,$(PAIR_STACKS),$(BIN)/python -m infra.plan --no-review --stack $(s) --out out/$(s) > /dev/null;)
 	pulumi up --stack $(SIDE_$(TO)) --yes
 	pulumi up --stack $(SIDE_$(OTHER)) --yes || echo "$(SIDE_$(OTHER)) did not update (site or region down?): run 'pulumi up --stack $(SIDE_$(OTHER))' once it is reachable"
 

@@ -1,8 +1,10 @@
-"""Prometheus's and Alertmanager's own tools (promtool, amtool; `make tools` unpacks the
-pinned Debian packages into .tools), and the platform's rules as they would load them."""
+"""Prometheus's and Alertmanager's own tools (promtool, amtool, Alertmanager; `make tools`
+links them into .tools/bin: scripts/tools.sh), and the platform's rules as they would load
+them."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,16 +14,33 @@ import yaml
 from infra.engine import PROJECT_ROOT, RunResult
 from infra.plan import manifest_of
 
-TOOLS = PROJECT_ROOT / ".tools" / "root" / "usr" / "bin"
-PROMTOOL = TOOLS / "promtool"
-AMTOOL = TOOLS / "amtool"
-ALERTMANAGER = TOOLS / "prometheus-alertmanager"
-PINNED = {"promtool": "2.42.0", "amtool": "0.25.0"}
+TOOLS = PROJECT_ROOT / ".tools"
+PROMTOOL = TOOLS / "bin" / "promtool"
+AMTOOL = TOOLS / "bin" / "amtool"
+ALERTMANAGER = TOOLS / "bin" / "alertmanager"
+# The oldest releases the rules and tests are written for (scripts/tools.sh holds to them).
+MINIMUM = {"promtool": (2, 42, 0), "amtool": (0, 25, 0), "alertmanager": (0, 25, 0)}
+# Where Debian's unpacked build of Alertmanager wants its files (it reads /usr/share).
+UNPACKED_SHARE = TOOLS / "root" / "usr" / "share"
 
 
 def tool(path: Path) -> str:
-    assert path.exists(), f"{path} is missing: `make tools` installs it (make test does)"
+    assert path.exists(), f"{path} is missing: `make tools` finds it (make test does)"
     return str(path)
+
+
+def version(path: Path) -> tuple[int, ...]:
+    out = subprocess.run(
+        [tool(path), "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    found = re.search(r"version (\d+)\.(\d+)\.(\d+)", out.stdout + out.stderr)
+    assert found, f"{path} --version printed no version"
+    return tuple(int(x) for x in found.groups())
+
+
+def unpacked(path: Path) -> bool:
+    """The tool is Debian's package unpacked into .tools (not installed on the machine)."""
+    return path.resolve().is_relative_to((TOOLS / "root").resolve())
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
