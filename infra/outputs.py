@@ -27,15 +27,33 @@ if TYPE_CHECKING:
     from infra.composition import Platform
 
 
-def _replicas(plan: ServingPlan) -> str | int:
-    active: str | int = (
-        f"{plan.scaling.min_replicas}–{plan.scaling.max_replicas}"
+def replica_bounds(plan: ServingPlan) -> dict[str, int]:
+    """What the model serves with: min and max replicas (equal when fixed); on a DR standby
+    side the warm count it keeps, and the bounds it takes when it becomes active."""
+    low, high = (
+        (plan.scaling.min_replicas, plan.scaling.max_replicas)
         if plan.scaling
-        else plan.model.replicas
+        else (plan.model.replicas, plan.model.replicas)
     )
     if plan.standby_replicas is not None:
-        return f"{plan.standby_replicas} standby (active: {active})"
-    return active
+        return {
+            "min": plan.standby_replicas,
+            "max": plan.standby_replicas,
+            "activeMin": low,
+            "activeMax": high,
+        }
+    return {"min": low, "max": high}
+
+
+def replicas_text(bounds: dict[str, int]) -> str:
+    """`2`, `1–2`, or `1 standby`, as the plan table prints them."""
+
+    def span(low: int, high: int) -> str:
+        return str(low) if low == high else f"{low}–{high}"
+
+    if "activeMin" in bounds:  # capacity.json has the active bounds
+        return f"{bounds['min']} standby"
+    return span(bounds["min"], bounds["max"])
 
 
 def capacity_summary(plan: ServingPlan) -> dict[str, Any]:
@@ -46,7 +64,7 @@ def capacity_summary(plan: ServingPlan) -> dict[str, Any]:
         "servedModelName": plan.model.served_name,
         "service": f"{plan.model.name}.{plan.model.namespace}.svc:{SERVER_PORT}",
         "device": plan.pool.gpu if plan.pool else "cpu",
-        "replicas": _replicas(plan),
+        "replicas": replica_bounds(plan),
         "tensorParallel": plan.model.tensor_parallel,
         "pipelineParallel": plan.model.pipeline_parallel,
         "maxModelLen": plan.max_model_len,
@@ -92,40 +110,32 @@ def _wake_summary(plan: ServingPlan) -> dict[str, Any]:
     wake = wake_plan(plan)
     idle = plan.scaling.idle_seconds if plan.scaling and plan.sleeps else None
     return {
-        "wakeUpEstimateSeconds": wake.estimate_seconds,
+        "wakeUpEstimateSeconds": None if idle is None else wake.estimate_seconds,
         "wakeUpParts": wake.parts,
         "idleWindow": "always on" if idle is None else f"{idle} s",
         "firstRequestHeldSeconds": None if idle is None else wake.hold_seconds,
     }
 
 
-# (table header, key in capacity_summary)
+# (table header, key in capacity_summary, in the default table): the default fits 120
+# columns; `python -m infra.plan --wide` prints them all.
 TABLE_COLUMNS = [
-    ("model", "name"),
-    ("device", "device"),
-    ("replicas", "replicas"),
-    ("TP", "tensorParallel"),
-    ("util", "gpuMemoryUtilization"),
-    ("weights GiB/GPU", "weightsGiBPerGpu"),
-    ("KV budget GiB/GPU", "kvCacheGiBPerGpu"),
-    ("KV tokens", "kvTokensPerReplica"),
-    ("max len", "maxModelLen"),
-    ("max concurrency @max len", "maxConcurrencyAtMaxLen"),
-    ("startup budget s", "startupBudgetSeconds"),
-    ("first install s", "firstInstallBudgetSeconds"),
-    ("await s", "awaitTimeoutSeconds"),
-    ("routing", "routing"),
-    ("wake-up s", "wakeUpEstimateSeconds"),
-    ("idle window", "idleWindow"),
-]
-POOL_COLUMNS = [
-    ("pool", "name"),
-    ("gpu", "gpu"),
-    ("nodes×GPUs", "shape"),
-    ("slices/GPU", "timeSlices"),
-    ("used", "used"),
-    ("placement", "placement"),
-    ("failure domains", "failureDomains"),
+    ("model", "name", True),
+    ("device", "device", True),
+    ("replicas", "replicas", True),
+    ("TP", "tensorParallel", True),
+    ("util", "gpuMemoryUtilization", False),
+    ("weights GiB/GPU", "weightsGiBPerGpu", False),
+    ("KV GiB/GPU", "kvCacheGiBPerGpu", True),
+    ("KV tokens", "kvTokensPerReplica", True),
+    ("max len", "maxModelLen", True),
+    ("conc @max", "maxConcurrencyAtMaxLen", True),
+    ("start s", "startupBudgetSeconds", False),
+    ("install s", "firstInstallBudgetSeconds", True),
+    ("await s", "awaitTimeoutSeconds", True),
+    ("routing", "routing", True),
+    ("wake s", "wakeUpEstimateSeconds", True),
+    ("idle", "idleWindow", False),
 ]
 
 

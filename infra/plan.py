@@ -1,26 +1,29 @@
-"""`python -m infra.plan --stack NAME [--config-file PATH] [--out DIR]`
+"""`python -m infra.plan --stack NAME [--config-file PATH] [--out DIR] [--wide] [--no-review]`
 
-Runs the real program under Pulumi's mock engine with the stack's config and writes
-DIR/resources.json and DIR/manifests/ (one YAML per Kubernetes object or Helm release),
-then prints the capacity plan. Exit 2 on a bad config, one line per problem.
+Plans a stack offline: runs the real program under Pulumi's mock engine with the stack's
+config, writes DIR/resources.json and DIR/manifests/ (one YAML per Kubernetes object or
+Helm release), prints the capacity plan, then the policy review's verdict for the stack's
+environment (the same pack as `python -m policies.review`, chart objects included). Exit 0:
+the stack is deployable; 1: it plans, but the review refuses it (one line per violation);
+2: a bad config (one line per problem, nothing written).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import signal
 import sys
+import textwrap
 from pathlib import Path
+from typing import Any
 
-from tabulate import tabulate
-
-from infra.config import PROJECT, ConfigError, Problem, parse, stack_file
-from infra.config.reader import plain_secrets, raw_config
-from infra.engine import PROJECT_ROOT, RunResult, run, run_entry_point
+from infra.config import ConfigError
+from infra.engine import PROJECT_ROOT, RunResult
 from infra.manifests.topology import Outputs
-from infra.outputs import POOL_COLUMNS, TABLE_COLUMNS
+from infra.outputs import TABLE_COLUMNS, replicas_text
 from infra.plan_output import OutputError, canonical, manifest_of, manifest_path, write
-from infra.stack_file import read_stack_file
+from infra.stack_run import plan_stack
+from policies.review import kubernetes_version, review_with_charts
 
 __all__ = [
     "OutputError",
@@ -34,93 +37,54 @@ __all__ = [
 ]
 
 
-def plan_stack(
-    stack: str, config_file: Path | None = None, _chain: tuple[str, ...] = ()
-) -> RunResult:
-    """Run the program for a stack under mocks. Raises ConfigError on bad config: the
-    stack's own first, then its DR peer's (named under dr.peerStack)."""
-    path = config_file or PROJECT_ROOT / stack_file(stack)
-    label = str(config_file) if config_file else stack_file(stack)
-    config, secret_keys = read_stack_file(path, label)
-    # The stack's own config before anything else (its DR peer) is planned.
-    keys = [k.split(":", 1)[1] for k in config if k.startswith(f"{PROJECT}:")]
-    plain = plain_secrets(keys, lambda full: full in secret_keys)
-    if plain:
-        raise ConfigError(plain, label)
-    parse(raw_config(config, secret_keys), label)
-    references = {}
-    peer = _peer_stack(config)
-    if peer is not None:
-        # Offline, a StackReference is answered by planning the peer's own stack file.
-        references[peer] = _plan_peer(peer, (*_chain, stack), label).outputs
-    try:
-        return run(
-            run_entry_point,
-            stack=stack,
-            config=config,
-            secret_keys=secret_keys,
-            stack_references=references,
-        )
-    except ConfigError as exc:
-        raise ConfigError(exc.problems, label) from None
+WIDTH = 120  # what `make plan` prints fits a terminal this wide (`--wide`: the capacity table)
 
 
-def _plan_peer(peer: str, chain: tuple[str, ...], label: str) -> RunResult:
-    name = peer.rsplit("/", 1)[-1]
-    if name in chain:
-        loop = " -> ".join((*chain, name))
-        raise ConfigError(
-            [
-                Problem(
-                    "dr.peerStack",
-                    f"{peer!r} leads back here ({loop}): only the secondary names a peer, "
-                    "its primary",
-                )
-            ],
-            label,
-        )
-    try:
-        return plan_stack(name, None, chain)
-    except ConfigError as exc:
-        raise ConfigError(
-            [
-                Problem("dr.peerStack", f"the peer {peer!r} does not plan: {line}")
-                for line in exc.lines()
-            ],
-            label,
-        ) from None
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """Columns two spaces apart, a rule under the headers: as narrow as the figures."""
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def _peer_stack(config: dict[str, str]) -> str | None:
-    try:
-        dr = json.loads(config.get(f"{PROJECT}:dr", "null")) or {}
-    except json.JSONDecodeError:
-        return None  # the program reports the bad value
-    peer = dr.get("peerStack") if isinstance(dr, dict) else None
-    return peer if isinstance(peer, str) else None
+def _wrapped(line: str, indent: str = "    ") -> str:
+    return textwrap.fill(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False)
 
 
-def report(result: RunResult) -> str:
+def _cell(model: dict[str, Any], key: str) -> str:
+    value = model.get(key)
+    if key == "replicas" and isinstance(value, dict):
+        return replicas_text(value)
+    return "-" if value is None else str(value)
+
+
+def report(result: RunResult, wide: bool = False) -> str:
+    """The capacity plan as `make plan` prints it: the default table fits 120 columns,
+    `wide` adds every figure (capacity.json has them all)."""
     models = result.outputs.get("models", {})
-    rows = [
-        [name, *(m.get(key, "-") for _, key in TABLE_COLUMNS[1:])] for name, m in models.items()
-    ]
+    columns = [(h, k) for h, k, default in TABLE_COLUMNS if wide or default]
+    rows = [[name, *(_cell(m, k) for _, k in columns[1:])] for name, m in models.items()]
     text = "Capacity plan (per replica; GiB per GPU, or per pod on CPU):\n"
-    text += tabulate(rows, headers=[h for h, _ in TABLE_COLUMNS], disable_numparse=True)
+    text += table([h for h, _ in columns], rows)
     pools = result.outputs.get(Outputs.GPU_POOLS, {})
     if pools:
-        prow = [[name, *(p[key] for _, key in POOL_COLUMNS[1:])] for name, p in pools.items()]
-        text += "\n\nGPU pools:\n" + tabulate(
-            prow, headers=[h for h, _ in POOL_COLUMNS], disable_numparse=True
-        )
+        text += "\n\nGPU pools:"
+        for name, p in pools.items():
+            text += "\n" + _wrapped(
+                f"  {name}: {p['gpu']}, {p['shape']} GPUs, {p['timeSlices']} slice(s)/GPU, "
+                f"{p['used']} used"
+            )
+            text += "\n" + _wrapped(f"    placement: {p['placement']}", "      ")
+            text += "\n" + _wrapped(f"    failure domains: {p['failureDomains']}", "      ")
     caches = {n: m["modelCache"] for n, m in models.items() if "modelCache" in m}
     if caches:
-        text += "\n\nModel cache:\n" + "\n".join(
-            f"  {name}: {c['layout']}"
-            + (f" ({c['accessMode']}, {c['claim']})" if c["claim"] else "")
-            + f" — {c['reason']}"
-            for name, c in caches.items()
-        )
+        text += "\n\nModel cache:"
+        for name, c in caches.items():
+            claim = f" ({c['accessMode']}, {c['claim']})" if c["claim"] else ""
+            text += "\n" + _wrapped(f"  {name}: {c['layout']}{claim} — {c['reason']}", "    ")
     alerting = result.outputs.get(Outputs.ALERTING)
     if alerting is not None and not alerting["page"]:
         text += (
@@ -130,13 +94,37 @@ def report(result: RunResult) -> str:
     return text
 
 
+def _verdict(result: RunResult, stack: str, config_file: Path | None) -> int:
+    """The policy review of the planned stack: 0 when nothing mandatory is violated."""
+    environment = str(result.outputs["environment"])
+    version = kubernetes_version(stack, config_file)
+    violations, _ = review_with_charts(result.resources, version, environment)
+    for v in violations:
+        print(v.line(stack))
+    mandatory = sum(v.level == "mandatory" for v in violations)
+    advisory = len(violations) - mandatory
+    verdict = "deployable" if not mandatory else "not deployable until these are fixed"
+    print(
+        f"review ({environment}): {mandatory} mandatory, {advisory} advisory violations: {verdict}"
+    )
+    return 1 if mandatory else 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `make plan | head` ends quietly
     parser = argparse.ArgumentParser(
-        prog="python -m infra.plan", description=__doc__.split("\n")[2]
+        prog="python -m infra.plan",
+        description=" ".join((__doc__ or "").split("\n\n")[1].split()),
     )
     parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml)")
-    parser.add_argument("--config-file", type=Path, help="use this stack file instead")
+    parser.add_argument(
+        "--config-file", type=Path, help="plan this stack file instead (e.g. one in examples/)"
+    )
     parser.add_argument("--out", type=Path, help="output directory (default out/NAME)")
+    parser.add_argument("--wide", action="store_true", help="every column of the capacity plan")
+    parser.add_argument(
+        "--no-review", action="store_true", help="skip the policy review (exit 0 once planned)"
+    )
     args = parser.parse_args(argv)
     try:
         result = plan_stack(args.stack, args.config_file)
@@ -150,9 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     except OutputError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    print(report(result))
+    print(report(result, wide=args.wide))
     print(f"\n{len(result.resources)} resources, {count} manifests written to {out}")
-    return 0
+    if args.no_review:
+        return 0
+    print()
+    return _verdict(result, args.stack, args.config_file)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""`python -m policies.review --stack NAME | --all`
+"""`python -m policies.review --stack NAME [--config-file PATH] | --all`
 
-Plans each stack offline (the program under Pulumi's mock engine) and calls the policy
-pack's own validators on it, with the policy config of the stack's environment. Prints one
-line per violation and a summary per stack; exit 1 on any mandatory violation, 2 on a bad
-stack or policy config.
+Reviews stacks offline: plans each (the program under Pulumi's mock engine) and calls the
+policy pack's own validators on it, with the policy config of the stack's environment and
+every object its Helm releases install. Prints one line per violation and a summary per
+stack; exit 1 on any mandatory violation, 2 on a bad stack or policy config.
 
 Unlike `pulumi preview`, which shows the pack a Helm release as one resource (its chart,
 version and values), the offline review also renders every release with Helm itself
@@ -35,8 +35,8 @@ from pulumi_policy import (
 from infra.config import ConfigError, parse, stack_file
 from infra.config.reader import raw_config
 from infra.engine import PROJECT_ROOT, Recorded
-from infra.plan import plan_stack
 from infra.stack_file import read_stack_file
+from infra.stack_run import plan_stack
 from policies import config as policy_config
 from policies.exceptions import accepted
 from policies.helm import chart_resources
@@ -157,17 +157,25 @@ def review_stack(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m policies.review", description=(__doc__ or "").split("\n")[2]
+        prog="python -m policies.review",
+        description=" ".join((__doc__ or "").split("\n\n")[1].split()),
     )
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--stack", action="append", help="a stack (repeatable)")
     group.add_argument("--all", action="store_true", help="every stack in stacks/")
+    parser.add_argument(
+        "--config-file",
+        type=Path,
+        help="review this stack file as the one --stack (e.g. examples/…)",
+    )
     args = parser.parse_args(argv)
     stacks = stack_names() if args.all else args.stack
+    if args.config_file is not None and len(stacks) != 1:
+        parser.error("--config-file names the file of one --stack")
     failed = 0
     for stack in stacks:
         try:
-            environment, violations, excepted = review_stack(stack)
+            environment, violations, excepted = review_stack(stack, args.config_file)
         except ConfigError as exc:
             print("\n".join(exc.lines()), file=sys.stderr)
             return 2

@@ -217,7 +217,7 @@ def test_the_plan_shows_routing_wake_up_and_idle_window(result: RunResult) -> No
     sleeper, pooled = models[SLEEPER], models[POOLED]
     assert (sleeper["routing"], pooled["routing"]) == ("backend", "inferencePool")
     assert (sleeper["idleWindow"], pooled["idleWindow"]) == ("900 s", "always on")
-    assert sleeper["replicas"] == "0–1"
+    assert sleeper["replicas"] == {"min": 0, "max": 1}
     parts = sleeper["wakeUpParts"]
     assert set(parts) == {
         "schedule",

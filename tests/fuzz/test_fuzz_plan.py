@@ -48,7 +48,9 @@ def _plan(raw: dict[str, Any]) -> None:
         out = folder / "out"
         err, printed = io.StringIO(), io.StringIO()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(printed):
-            code = main(["--stack", "test", "--config-file", str(stack), "--out", str(out)])
+            code = main(
+                ["--stack", "test", "--config-file", str(stack), "--out", str(out), "--no-review"]
+            )
         lines = err.getvalue().splitlines()
         if code == 2:
             assert lines and all(line.startswith(f"{stack}: ") for line in lines), (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra import plan as plan_module
+from infra import stack_run as plan_module
 from infra.config import ConfigError
 from infra.engine import PROJECT_ROOT, RunResult
 from infra.failover_switch import main as switch

@@ -41,17 +41,17 @@ def test_the_scenarios_get_what_the_seeds_ask_for() -> None:
         return dict(plan_stack(name, path).outputs["models"])
 
     [long_context] = models("seed-7b-128k").values()
-    assert (long_context["tensorParallel"], long_context["replicas"]) == (2, 2)
+    assert (long_context["tensorParallel"], long_context["replicas"]) == (2, {"min": 2, "max": 2})
     assert long_context["maxModelLen"] == 131072
     eight = models("seed-05b-x8")
-    assert sum(int(str(m["replicas"])) for m in eight.values()) == 8
+    assert sum(m["replicas"]["max"] for m in eight.values()) == 8  # type: ignore[index]
     assert {str(m["modelCache"]["claim"]) for m in eight.values()} == {  # type: ignore[index]
         "qwen-05b-a-model-cache"
     }
     [tp4] = models("seed-7b-tp4-gpu").values()
-    assert (tp4["tensorParallel"], tp4["replicas"]) == (4, "1–2")
+    assert (tp4["tensorParallel"], tp4["replicas"]) == (4, {"min": 1, "max": 2})
     both = models("pool-and-sleep")
     assert {n: (m["routing"], m["replicas"], m["idleWindow"]) for n, m in both.items()} == {
-        "qwen2-5-7b": ("inferencePool", 1, "always on"),
-        "qwen2-5-05b": ("backend", "0–1", "900 s"),
+        "qwen2-5-7b": ("inferencePool", {"min": 1, "max": 1}, "always on"),
+        "qwen2-5-05b": ("backend", {"min": 0, "max": 1}, "900 s"),
     }

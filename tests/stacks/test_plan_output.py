@@ -10,7 +10,7 @@ import yaml
 
 from infra.plan import main
 from infra.plan_output import MARKER
-from tests.builders import cpu_laptop, write_stack_file
+from tests.builders import cpu_laptop, gpu_box, write_stack_file
 
 
 @pytest.fixture
@@ -72,3 +72,30 @@ def test_a_failure_while_writing_leaves_the_previous_output_and_no_debris(
         plan(stack_file, out)
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_stack_the_review_refuses_makes_plan_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Written as a newcomer writes it: revision main, no image digests, nobody paged. It
+    plans, but `make plan` ends with the review's verdict and exit 1: not deployable."""
+    raw = gpu_box()
+    raw["models"][0]["revision"] = "main"
+    raw["images"] = {"build": False}
+    raw["observability"]["alerting"]["page"] = []
+    path = write_stack_file(tmp_path, raw)
+    assert main(["--stack", "test", "--config-file", str(path), "--out", str(tmp_path / "o")]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == (
+        "review (production): 4 mandatory, 0 advisory violations: not deployable until these "
+        "are fixed"
+    )
+    assert {line.split("]")[1].split()[0] for line in out if line.startswith("test: [")} == {
+        "model-revision-pinned",
+        "images-pinned",
+        "alerts-reach-a-person",
+    }
+    code = main(
+        ["--stack", "test", "--config-file", str(path), "--out", str(tmp_path / "o"), "--no-review"]
+    )
+    assert code == 0

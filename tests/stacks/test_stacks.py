@@ -123,12 +123,19 @@ def test_plan_cli_writes_resources_manifests_and_the_capacity_table(
     )
     assert release["repository"] == "https://nvidia.github.io/k8s-device-plugin"
     out = capsys.readouterr().out
-    # Per replica: weights/GPU, KV budget/GPU, KV tokens, max concurrency at 32K.
-    row = next(line for line in out.splitlines() if line.startswith("qwen2-5-7b"))
-    for value in ("7.16", "13.67", "511872", "32768", "15.62"):
+    # Per replica: KV budget/GPU, KV tokens, max concurrency at 32K, the first install's
+    # budget and the await it gets; in 120 columns (`--wide`: every figure).
+    lines = out.splitlines()
+    row = next(line for line in lines if line.startswith("qwen2-5-7b"))
+    for value in ("13.67", "511872", "32768", "15.62", "986", "1020"):
         assert value in row.split()
+    assert all(len(line) <= 120 for line in lines), max(lines, key=len)
+    assert main(["--stack", "single-4090d", "--out", str(tmp_path), "--wide", "--no-review"]) == 0
+    wide = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("qwen2-5-7b"))
+    assert {"7.16", "0.92"} <= set(wide.split())  # weights GiB/GPU, utilization
     # capacity.json: the same figures, machine-readable, with the startup budget's parts.
     capacity = json.loads((tmp_path / "capacity.json").read_text())["qwen2-5-7b"]
+    assert capacity["replicas"] == {"min": 1, "max": 2}  # numbers, not "1–2"
     assert capacity["weightsGiBPerGpu"] == 7.16 and capacity["kvCacheGiBPerGpu"] == 13.67
     assert capacity["kvTokensPerReplica"] == 511872 and capacity["kvBlockTokens"] == 16
     assert capacity["kvBytesPerTokenPerGpu"] == 28672 and capacity["pipelineParallel"] == 1
