@@ -5,9 +5,8 @@ import pulumi
 from infra.composition import Platform
 from infra.config import load, stack_file
 from infra.outputs import export_outputs
-from infra.planning.capacity import plan_platform
+from infra.planning.checked import checked
 
-config = load()
-plan = plan_platform(config, stack_file(pulumi.get_stack()))
+config, plan = checked(load, stack_file(pulumi.get_stack()))
 platform = Platform("llm-platform", {"config": config, "plan": plan})
 export_outputs(config, plan, platform)

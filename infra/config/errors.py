@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import types
@@ -18,9 +19,11 @@ from infra.config.base import PATTERN_MEANINGS, PROJECT, STACK_CONFIG_DIR, Probl
 class ConfigError(pulumi.RunError):
     """A bad stack config. A RunError, so `pulumi up` prints it without a traceback."""
 
-    def __init__(self, problems: list[Problem], source: str) -> None:
+    def __init__(self, problems: list[Problem], source: str, partial: Any = None) -> None:
         self.problems = problems
         self.source = source
+        # What validated of the config (stack.Partial), so later checks can run on it too.
+        self.partial = partial
         super().__init__("\n".join(self.lines()))
 
     def lines(self, source: str | None = None) -> list[str]:
@@ -107,6 +110,17 @@ def _pattern_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> str | None
     return None
 
 
+def unknown_key(path: str, accepted: list[str]) -> Problem:
+    """An unknown key: the accepted one it was likely meant to be, else all of them."""
+    key = path.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.7)
+    if not close:
+        close = [a for a in accepted if a.lower() == key.lower()]
+    if close:
+        return Problem(path, f"unknown key; did you mean {close[0]!r}?")
+    return Problem(path, f"unknown key; accepted keys: {', '.join(accepted)}")
+
+
 def problem_from_pydantic(err: Any, root: type[BaseModel]) -> Problem:
     """One pydantic error as a Problem, in the stack file's own words (camelCase paths)."""
     loc = tuple(err["loc"])
@@ -115,7 +129,7 @@ def problem_from_pydantic(err: Any, root: type[BaseModel]) -> Problem:
     if kind == "extra_forbidden":
         owner = _model_at(root, loc[:-1])
         accepted = sorted(f.alias or n for n, f in owner.model_fields.items()) if owner else []
-        return Problem(path, f"unknown key; accepted keys: {', '.join(accepted)}")
+        return unknown_key(path, accepted)
     if kind == "missing":
         return Problem(path, "required key is missing")
     if kind == "string_pattern_mismatch":

@@ -131,10 +131,14 @@ def load() -> StackConfig:
                 problems.append(Problem(key, "must be a YAML object or list"))
         else:
             raw[key] = config.get(key)
+    _assume_map_shapes(raw)
+    try:
+        validated = parse(raw, source)
+    except ConfigError as exc:  # every problem in one run: what was read, and the rest
+        raise ConfigError(problems + exc.problems, source, exc.partial) from None
     if problems:
         raise ConfigError(problems, source)
-    _assume_map_shapes(raw)
-    return parse(raw, source)
+    return validated
 
 
 def secret(key: str) -> pulumi.Output[str] | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
@@ -10,7 +13,7 @@ from infra.config.autoscaling import AutoscalingConfig, check_autoscaling
 from infra.config.base import Problem, Section
 from infra.config.cluster import ClusterConfig, NodePoolConfig, check_cluster, check_node_pools
 from infra.config.dr import DrConfig, check_dr
-from infra.config.errors import ConfigError, problem_from_pydantic
+from infra.config.errors import ConfigError, problem_from_pydantic, unknown_key
 from infra.config.gateway import ChatUiConfig, GatewayConfig, check_gateway
 from infra.config.images import ImagesConfig, check_images
 from infra.config.loadtest import LoadTestConfig, check_load_test
@@ -77,35 +80,108 @@ SECRET_KEYS = {
     "snapshotCredentials": "pulumi config set --secret --path 'snapshotCredentials.<key>' <value>",
     "dnsCredentials": "pulumi config set --secret dnsCredentials",
 }
-# Cross-field checks, each beside the section it checks, in the order problems are listed.
-CHECKS = (
-    check_node_pools,
-    check_models,
-    check_observability,
-    check_gateway,
-    check_images,
-    check_cluster,
-    check_dr,
-    check_autoscaling,
-    check_load_test,
+Check = Callable[[StackConfig], list[Problem]]
+# Cross-field checks, each beside the section it checks, in the order problems are listed,
+# with the top-level keys each reads (a check runs while those validated, even when another
+# section did not: every problem in one run; tests/unit/test_config_errors.py holds each
+# check to its keys).
+CHECKS: tuple[tuple[Check, frozenset[str]], ...] = (
+    (check_node_pools, frozenset({"nodePools"})),
+    (check_models, frozenset({"models", "nodePools"})),
+    (check_observability, frozenset({"observability", "alertingSecrets", "autoscaling", "models"})),
+    (
+        check_gateway,
+        frozenset({"gateway", "apiKeys", "chatUi", "cluster", "dr", "models", "redisPassword"}),
+    ),
+    (check_images, frozenset({"images", "gateway", "models"})),
+    (check_cluster, frozenset({"cluster", "nodePools", "gateway"})),
+    (
+        check_dr,
+        frozenset({"dr", "cluster", "dnsCredentials", "gateway", "images", "snapshotCredentials"}),
+    ),
+    (check_autoscaling, frozenset({"autoscaling", "models"})),
+    (check_load_test, frozenset({"loadTest", "gateway", "models"})),
 )
 
 
+@dataclass(frozen=True)
+class Partial:
+    """What validated of a config that did not: the sections that failed replaced by their
+    defaults, the models with a problem left out (`model_index` maps the remaining models'
+    indices back to the stack file's)."""
+
+    config: StackConfig
+    failed: frozenset[str]  # top-level keys with a problem
+    model_index: list[int]
+
+    def own(self, problem: Problem) -> Problem:
+        """A problem of the partial config, named by the stack file's own indices."""
+        path = re.sub(
+            r"^models\[(\d+)\]",
+            lambda m: f"models[{self.model_index[int(m.group(1))]}]",
+            problem.path,
+        )
+        return Problem(path, problem.message)
+
+    def without(self, problems: list[Problem]) -> Partial | None:
+        """Also without what these problems (of this partial config) name."""
+        bad = {int(m.group(1)) for p in problems if (m := re.match(r"models\[(\d+)\]", p.path))}
+        failed = self.failed | {re.split(r"[.\[]", p.path, maxsplit=1)[0] for p in problems}
+        keep = [i for i in range(len(self.config.models)) if i not in bad]
+        if not keep:
+            return None
+        models = [self.config.models[i] for i in keep]
+        config = self.config.model_copy(update={"models": models})
+        return Partial(config, frozenset(failed), [self.model_index[i] for i in keep])
+
+
+def partial(known: dict[str, Any], errors: list[Any]) -> Partial | None:
+    """The config without what failed; None when nothing of the models is left."""
+    failed = {str(e["loc"][0]) for e in errors if e["loc"]}
+    bad_models = {e["loc"][1] for e in errors if e["loc"][:1] == ("models",) and len(e["loc"]) > 1}
+    raw = {k: v for k, v in known.items() if k not in failed - {"models"}}
+    models = known.get("models")
+    if not isinstance(models, list) or ("models" in failed and not bad_models):
+        return None
+    keep = [i for i in range(len(models)) if i not in bad_models]
+    raw["models"] = [models[i] for i in keep]
+    try:
+        config = StackConfig.model_validate(raw)
+    except ValidationError:
+        return None
+    return Partial(config, frozenset(failed), keep)
+
+
+def _checks(rest: Partial) -> list[Problem]:
+    """The cross-field checks of every section that validated (failed models are left
+    out, not defaulted: the checks of the other models still run), in the partial
+    config's indices."""
+    problems: list[Problem] = []
+    for check, reads in CHECKS:
+        if not reads & (rest.failed - {"models"}):
+            problems += check(rest.config)
+    return problems
+
+
 def parse(raw: dict[str, Any], source: str) -> StackConfig:
-    """Validate raw config (top-level keys without namespace) or raise ConfigError."""
+    """Validate raw config (top-level keys without namespace) or raise ConfigError naming
+    every problem: schema problems, and the cross-field checks of every section the
+    problems leave whole. The error carries what validated (`partial`) for the planner."""
     problems = [
-        Problem(key, f"unknown key; accepted keys: {', '.join(sorted(TOP_LEVEL_KEYS))}")
-        for key in raw
-        if key not in TOP_LEVEL_KEYS
+        unknown_key(key, sorted(TOP_LEVEL_KEYS)) for key in raw if key not in TOP_LEVEL_KEYS
     ]
     known = {k: v for k, v in raw.items() if k in TOP_LEVEL_KEYS}
     try:
         cfg = StackConfig.model_validate(known)
+        rest: Partial | None = Partial(cfg, frozenset(), list(range(len(cfg.models))))
     except ValidationError as exc:
-        problems += [problem_from_pydantic(e, StackConfig) for e in exc.errors()]
-        raise ConfigError(problems, source) from None
-    for check in CHECKS:
-        problems += check(cfg)
-    if problems:
+        errors = exc.errors()
+        problems += [problem_from_pydantic(e, StackConfig) for e in errors]
+        rest = partial(known, list(errors))
+    if rest is None:
         raise ConfigError(problems, source)
-    return cfg
+    checked = _checks(rest)
+    problems += [rest.own(p) for p in checked]
+    if problems:
+        raise ConfigError(problems, source, rest.without(checked)) from None
+    return rest.config

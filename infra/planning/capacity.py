@@ -341,9 +341,12 @@ def _plan_model(
     why = quantization_problem(m.model, g, m.quantization)
     if why is not None:
         out.add(f"{at}.quantization", why)
-        return None
     length = _context_length(m, g, at, out)
-    if length is None:
+    if why is not None or length is None:
+        # Memory depends on them; the parallelism vLLM refuses does not: say it now too.
+        if m.device == "gpu" and m.pool is not None:
+            for problem in _shape_problems(m, g, pools[m.pool], at):
+                out.add(*problem)
         return None
     if m.device == "cpu":
         return _plan_cpu(m, g, at, length, out)
@@ -362,15 +365,15 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
         planned = _plan_model(m, f"models[{i}]", pools, out)
         if planned is not None:
             plans.append(planned)
-    if out.items:
-        raise ConfigError(out.items, source)
+    # Every problem in one run: the models that planned go on to scaling and placement
+    # (what does not plan takes no GPUs there, so nothing is refused in its name).
     node_names = {p.name: pool_node_names(cfg, p) for p in cfg.node_pools}
     gpu_slots = {n: len(node_names[n]) * p.gpus_per_node * slices[n] for n, p in pools.items()}
     scaling, problems = resolve_scaling(
         cfg, gpu_slots, {p.model.name: p.gpu_request for p in plans}
     )
-    if problems:
-        raise ConfigError(problems, source)
+    for problem in problems:
+        out.add(*problem)
     standby = cfg.dr.standby_replicas if cfg.dr is not None and cfg.dr.standby else None
     buckets = ttft_buckets(cfg.observability.slo.ttft_p95_seconds)
     if not cfg.observability.enabled:

@@ -1,15 +1,19 @@
 """Bad configs are refused before any resource exists, one line per problem:
 `stacks/Pulumi.<stack>.yaml: llm-platform:<key.path>: <what is wrong, what is accepted>`."""
 
+import inspect
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra.catalog.models import MODELS
-from infra.config import ConfigError
-from tests.builders import gpu_box
+from infra.config import ConfigError, StackConfig
+from infra.config.stack import CHECKS
+from infra.plan import plan_stack
+from tests.builders import gpu_box, write_stack_file
 from tests.helpers import fixed_replicas, plan_of, raw_config
 
 SOURCE = "stacks/Pulumi.test.yaml"
@@ -237,16 +241,16 @@ CASES: list[tuple[str, Edit, str, list[str]]] = [
         ["unknown GPU 'rtx-5090'", "rtx-4090d"],
     ),
     (
-        "unknown key (typo)",
+        "unknown key (typo): the one meant",
         lambda r: model(r).update(tensorParalel=2),
         "models[0].tensorParalel",
-        ["unknown key", "tensorParallel"],
+        ["unknown key; did you mean 'tensorParallel'?"],
     ),
     (
         "unknown top-level key",
         lambda r: r.update(model=[]),
         "model",
-        ["unknown key", "models", "nodePools"],
+        ["unknown key; did you mean 'models'?"],
     ),
     (
         "unknown pool",
@@ -652,3 +656,60 @@ def test_control_characters_in_a_key_stay_on_one_line() -> None:
         "readWriteManyStorageClasses, "
         "region, releaseChannel, runtimeClassName, systemPool, zones"
     ]
+
+
+def test_a_file_with_problems_in_every_phase_lists_them_all_in_one_run(tmp_path: Path) -> None:
+    """Schema, cross-field, per-model and placement problems, reported together: the
+    planner judges the models that validated while the others are reported too."""
+    raw = gpu_box()
+    raw["autoscaling"] = {"enabled": False}
+    base = raw["models"][0]
+    raw["models"] = [
+        {**base, "tensorParallel": 3, "maxModelLen": 65536},  # two per-model problems
+        {**base, "name": "typo", "servedModelName": "typo", "tensorParalel": 2},  # schema
+        {**base, "name": "lost", "servedModelName": "lost", "pool": "nope"},  # cross-field
+        {**base, "name": "big", "servedModelName": "big", "replicas": 8},  # placement
+    ]
+    raw["observability"]["retention"] = "two weeks"  # schema, another section
+    path = write_stack_file(tmp_path, raw)
+    with pytest.raises(ConfigError) as caught:
+        plan_stack("test", path)
+    by_path = {p.path: p.message for p in caught.value.problems}
+    assert set(by_path) >= {
+        "models[0].tensorParallel",
+        "models[0].maxModelLen",
+        "models[1].tensorParalel",
+        "observability.retention",
+        "models[2].pool",
+    }
+    assert by_path["models[1].tensorParalel"] == "unknown key; did you mean 'tensorParallel'?"
+    placement = [m for p, m in by_path.items() if p.startswith("models[3]")]
+    assert placement and "big" in placement[0]
+
+
+def test_every_cross_field_check_declares_the_sections_it_reads() -> None:
+    """A check runs while its sections validated (parse's CHECKS): if it read one more, a
+    problem there would be judged against a default. Read off each check's own module."""
+    fields = StackConfig.model_fields
+    for check, reads in CHECKS:
+        source = _source_with_helpers(check)
+        used = {fields[a].alias or a for a in re.findall(r"cfg\.([a-z_]+)", source) if a in fields}
+        assert used <= reads, f"{check.__name__} reads {sorted(used - reads)} too"
+
+
+def _source_with_helpers(function: Callable[..., object]) -> str:
+    """A function's source and that of every function of its module it calls."""
+    module = inspect.getmodule(function)
+    seen, todo, text = set(), [function], ""
+    while todo:
+        f = todo.pop()
+        if f.__name__ in seen:
+            continue
+        seen.add(f.__name__)
+        body = inspect.getsource(f)
+        text += body
+        for name in re.findall(r"\b(_?[a-z]\w*)\(", body):
+            helper = getattr(module, name, None)
+            if inspect.isfunction(helper) and inspect.getmodule(helper) is module:
+                todo.append(helper)
+    return text
