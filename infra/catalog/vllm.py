@@ -1,4 +1,6 @@
-"""What vLLM (the pinned version) does, as the planner must model it. See FACTS.md."""
+"""What vLLM (the pinned version) does, as the planner must model it. Sources are vLLM
+0.33.0's own files (paths below are inside the `vllm` package); the engine conformance
+suite (tests/engines) reads the defaults back from vLLM itself."""
 
 from __future__ import annotations
 
@@ -12,10 +14,16 @@ KV_BLOCK_TOKENS = 16
 KV_BLOCK_TOKENS_CPU = 128
 CPU_NULL_BLOCKS = 1
 
-# Scheduler defaults depend on the GPU's memory (FACTS.md: < 70 GiB vs >= 70 GiB).
+# Scheduler defaults of the OpenAI server by the GPU's total memory and name
+# (engine/arg_utils.py, EngineArgs.get_batch_defaults): 160 GiB and more get the largest;
+# 70 GiB and more the large ones, except A100s (vLLM PR #17885: large batches cost them
+# throughput); the rest the small ones.
+HUGE_GPU_GIB = 160.0
 LARGE_GPU_GIB = 70.0
+LARGE_BATCH_EXCLUDED = ("a100",)  # lowercase parts of a device name kept on the small tier
 BATCH_DEFAULTS_SMALL_GPU = (2048, 256)  # (max_num_batched_tokens, max_num_seqs)
 BATCH_DEFAULTS_LARGE_GPU = (8192, 1024)
+BATCH_DEFAULTS_HUGE_GPU = (16384, 1024)
 # CPU backend: chunked prefill budget and sequence cap we pass explicitly (no GPU heuristic).
 BATCH_DEFAULTS_CPU = (2048, 64)
 
@@ -84,8 +92,10 @@ HOST_GIB_PER_PROCESS = 3
 LOADER_CPU = 0.5
 LOADER_MEMORY_GIB = 1
 
-# Cold-start phases after the weights are read (FACTS.md, 7B from local NVMe):
-# torch.compile ~15 s, CUDA-graph capture ~20 s. The CPU backend compiles but captures none.
+# Cold-start phases after the weights are read, for a 7B model from local NVMe, as vLLM's
+# startup log times them ("torch.compile takes … s in total", "Graph capturing finished in
+# … secs"): torch.compile ~15 s, CUDA-graph capture ~20 s. The CPU backend compiles but
+# captures none.
 TORCH_COMPILE_SECONDS = 15
 CUDA_GRAPH_CAPTURE_SECONDS = 20
 # What a node without it pulls for the CUDA server image: "around 12 GB" for

@@ -18,6 +18,7 @@ from infra.catalog.gpus import GpuSpec
 from infra.catalog.models import ModelGeometry
 from infra.catalog.vllm import (
     BATCH_DEFAULTS_CPU,
+    BATCH_DEFAULTS_HUGE_GPU,
     BATCH_DEFAULTS_LARGE_GPU,
     BATCH_DEFAULTS_SMALL_GPU,
     CPU_NULL_BLOCKS,
@@ -25,9 +26,11 @@ from infra.catalog.vllm import (
     DEFAULT_GPU_MEMORY_UTILIZATION,
     GIB,
     HOST_GIB_PER_PROCESS,
+    HUGE_GPU_GIB,
     KV_BLOCK_TOKENS,
     KV_BLOCK_TOKENS_CPU,
     KV_DTYPE_BYTES,
+    LARGE_BATCH_EXCLUDED,
     LARGE_GPU_GIB,
     NCCL_BASELINE_GIB_PER_RANK,
     ON_THE_FLY_QUANTIZATION,
@@ -126,9 +129,15 @@ def activation_peak_bytes(
 
 
 def batch_defaults(gpu: GpuSpec | None) -> tuple[int, int]:
+    """vLLM's (max_num_batched_tokens, max_num_seqs) for the OpenAI server on this GPU."""
     if gpu is None:
         return BATCH_DEFAULTS_CPU
-    return BATCH_DEFAULTS_LARGE_GPU if gpu.memory_gib >= LARGE_GPU_GIB else BATCH_DEFAULTS_SMALL_GPU
+    if gpu.memory_gib >= HUGE_GPU_GIB:
+        return BATCH_DEFAULTS_HUGE_GPU
+    excluded = any(part in gpu.name.lower() for part in LARGE_BATCH_EXCLUDED)
+    if gpu.memory_gib >= LARGE_GPU_GIB and not excluded:
+        return BATCH_DEFAULTS_LARGE_GPU
+    return BATCH_DEFAULTS_SMALL_GPU
 
 
 def default_utilization(gpu_share: int) -> float:

@@ -21,11 +21,13 @@ from typing import Any
 
 import pytest
 
+from infra.catalog.gpus import GPUS
 from infra.catalog.models import MODELS, ModelGeometry
-from infra.catalog.vllm import DEFAULT_GPU_MEMORY_UTILIZATION, TTFT_DEFAULT_BUCKETS
+from infra.catalog.vllm import DEFAULT_GPU_MEMORY_UTILIZATION, GIB, TTFT_DEFAULT_BUCKETS
 from infra.config import ConfigError
 from infra.engine import PROJECT_ROOT
 from infra.planning.capacity import ServingPlan
+from infra.planning.memory import batch_defaults
 from infra.planning.vllm_args import CACHE_MOUNT, VLLM_COMMAND, model_path, vllm_args
 from tests.builders import gpu_box
 from tests.helpers import STACKS, by_type, container, plan_of, planned
@@ -214,6 +216,10 @@ def verdicts() -> tuple[list[Case], dict[str, dict[str, Any]]]:
     request = {
         "models": {repo: config_json(repo, MODELS[repo]) for repo in {c.repo for c in cases}},
         "cases": [{"id": c.id, "model": c.repo, "argv": c.argv} for c in cases],
+        "gpus": {
+            key: {"name": gpu.name, "memoryBytes": int(gpu.memory_gib * GIB)}
+            for key, gpu in GPUS.items()
+        },
     }
     out = PROJECT_ROOT / ".venv-engines" / "verdicts.json"
     done = subprocess.run(
@@ -304,3 +310,5 @@ def test_the_vllm_defaults_the_catalog_copies_are_vllms() -> None:
     facts = results["__facts__"]
     assert facts["gpu_memory_utilization"] == DEFAULT_GPU_MEMORY_UTILIZATION
     assert tuple(facts["ttft_buckets"]) == TTFT_DEFAULT_BUCKETS
+    mine = {key: list(batch_defaults(gpu)) for key, gpu in GPUS.items()}
+    assert facts["batch_defaults"] == mine

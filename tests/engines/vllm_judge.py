@@ -34,6 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch
 from vllm.config import CacheConfig, set_current_vllm_config
 from vllm.distributed import parallel_state
+from vllm.engine import arg_utils
 from vllm.engine.arg_utils import AsyncEngineArgs
 from vllm.entrypoints.cli.serve import ServeSubcommand
 from vllm.model_executor.layers import linear
@@ -109,10 +110,29 @@ def judge(case: dict[str, Any], dirs: dict[str, str]) -> dict[str, Any]:
 FACTS = "__facts__"  # not a case: defaults the platform's catalog copies from vLLM
 
 
-def facts() -> dict[str, Any]:
+def batch_defaults(name: str, memory_bytes: int) -> list[int]:
+    """The OpenAI server's (max_num_batched_tokens, max_num_seqs) on a CUDA GPU of this name
+    and total memory, as EngineArgs chooses them (the platform answers for the GPU)."""
+    platform = arg_utils.current_platform
+    with (
+        mock.patch.object(platform, "get_device_total_memory", return_value=memory_bytes),
+        mock.patch.object(platform, "get_device_name", return_value=name),
+        mock.patch.object(platform, "is_device_capability", return_value=False),
+        mock.patch.object(platform, "is_cpu", return_value=False),
+        mock.patch.object(platform, "is_tpu", return_value=False),
+    ):
+        tokens, seqs = AsyncEngineArgs.get_batch_defaults(world_size=1)
+    server = UsageContext.OPENAI_API_SERVER
+    return [tokens[server], seqs[server]]
+
+
+def facts(gpus: dict[str, Any]) -> dict[str, Any]:
     return {
         "gpu_memory_utilization": CacheConfig().gpu_memory_utilization,
         "ttft_buckets": list(TIME_TO_FIRST_TOKEN_BUCKETS),
+        "batch_defaults": {
+            key: batch_defaults(gpu["name"], gpu["memoryBytes"]) for key, gpu in gpus.items()
+        },
     }
 
 
@@ -131,7 +151,7 @@ def main() -> int:
                 out[case["id"]] = judge(case, dirs)
             except BaseException:  # a judge bug, not a verdict: say so loudly
                 out[case["id"]] = {"ok": None, "stage": "judge", "error": traceback.format_exc()}
-    out[FACTS] = facts()
+    out[FACTS] = facts(request.get("gpus", {}))
     Path(sys.argv[1]).write_text(json.dumps(out))
     return 0
 

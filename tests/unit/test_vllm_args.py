@@ -23,7 +23,7 @@ def test_single_4090d_arguments() -> None:
     assert arg_value(args, "--gpu-memory-utilization") == "0.92"
     assert arg_value(args, "--served-model-name") == "Qwen/Qwen2.5-7B-Instruct"
     assert arg_value(args, "--shutdown-timeout") == "60"
-    # FACTS: GPUs under 70 GiB get 2048 batched tokens and 256 sequences.
+    # vLLM's EngineArgs.get_batch_defaults: GPUs under 70 GiB get 2048 tokens, 256 sequences.
     assert arg_value(args, "--max-num-batched-tokens") == "2048"
     assert arg_value(args, "--max-num-seqs") == "256"
     assert "--disable-custom-all-reduce" in args
@@ -46,8 +46,16 @@ def test_p2p_cards_keep_custom_all_reduce() -> None:
     plan = plan_of(raw).models[0]
     assert "--disable-custom-all-reduce" not in vllm_args(plan, 60)
     assert "NCCL_P2P_DISABLE" not in vllm_env(plan)
-    # FACTS: GPUs of 70 GiB and more get 8192 / 1024.
+    # vLLM's EngineArgs.get_batch_defaults: GPUs of 70 GiB and more get 8192 / 1024.
     assert arg_value(vllm_args(plan, 60), "--max-num-batched-tokens") == "8192"
+
+
+def test_an_a100_80gb_keeps_the_small_batch_defaults_as_vllm_does() -> None:
+    raw = gpu_box()
+    raw["nodePools"][0]["gpu"] = "a100-80gb"
+    args = vllm_args(plan_of(raw).models[0], 60)
+    assert arg_value(args, "--max-num-batched-tokens") == "2048"
+    assert arg_value(args, "--max-num-seqs") == "256"
 
 
 def test_yarn_emits_the_033_hf_overrides_form() -> None:
