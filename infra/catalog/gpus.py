@@ -18,8 +18,8 @@ class GpuSpec:
 
 
 # CUDA totals seen in public logs: RTX 4090 class 23.64 GiB and L4 22.03 GiB (PyTorch
-# out-of-memory messages, "total capacity of …"), A10/A10G 22.07 GiB (FACTS.md), H100 80GB
-# 79.22 GiB (vLLM's memory profiling log, vllm-project/vllm#10511). Others: nvidia-smi.
+# out-of-memory messages, "total capacity of …"), A10/A10G 22.07 GiB and H100 80GB
+# 79.22 GiB (vLLM's memory profiling log; H100: vllm-project/vllm#10511). Others: nvidia-smi.
 GPUS: dict[str, GpuSpec] = {
     # Consumer Ada cards: no P2P at all (NCCL must not try it), no DCGM profiling metrics.
     "rtx-4090d": GpuSpec("NVIDIA GeForce RTX 4090 D", 23.64, False, None, False),

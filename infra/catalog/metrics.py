@@ -32,7 +32,9 @@ _VLLM_033 = {
 }
 # vLLM minor version -> logical name -> Prometheus name.
 VLLM_METRICS_BY_VERSION: dict[str, dict[str, str]] = {"0.33": _VLLM_033}
-# Names that no longer exist, and what replaced them (FACTS.md).
+# Names that no longer exist, and what replaced them: the gpu_ names were deprecated by
+# vllm-project/vllm#18354 and removed by #29330; time_per_output_token_seconds was
+# deprecated by #24110 (vLLM's policy: hidden one minor release later, then removed).
 VLLM_RENAMED: dict[str, tuple[str, str]] = {
     "gpu_cache_usage_perc": ("kv_cache_usage_perc", "0.12"),
     "gpu_prefix_cache_queries": ("prefix_cache_queries", "0.12"),

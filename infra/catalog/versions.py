@@ -56,7 +56,8 @@ CHARTS: dict[str, ChartRef] = {
     "kube-prometheus-stack": ChartRef(
         "kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts"
     ),
-    # Loki's chart moved from grafana/ to grafana-community/ (FACTS.md).
+    # Loki's chart moved from grafana/helm-charts to grafana-community/helm-charts (its
+    # `home` in tests/charts/loki-18.11.0/Chart.yaml).
     "loki": ChartRef("loki", "18.11.0", "https://grafana-community.github.io/helm-charts"),
     # Log shipping: Promtail is deprecated.
     "alloy": ChartRef("alloy", "1.11.1", "https://grafana.github.io/helm-charts"),

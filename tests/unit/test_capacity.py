@@ -43,7 +43,7 @@ def test_pipeline_parallel_holds_a_share_of_the_layers() -> None:
 
 
 def test_kv_tokens_reproduce_the_third_party_log_line() -> None:
-    # FACTS.md: Qwen2-7B geometry, "Available KV cache memory: 3.41 GiB" -> 63,776 tokens.
+    # A vLLM log for Qwen2-7B's geometry: "Available KV cache memory: 3.41 GiB" -> 63,776 tokens.
     # 3.41 is rounded for display, so the true budget lies within ±0.005 GiB of it.
     low, high = kv_tokens(3.405 * GIB, 57_344), kv_tokens(3.415 * GIB, 57_344)
     assert low <= 63_776 <= high
@@ -111,7 +111,8 @@ def test_single_4090d_replica_memory_plan_worked_example() -> None:
 def test_dev_cpu_replica_sizes_the_pod_from_weights_kv_and_runtime() -> None:
     plan = plan_of(cpu_laptop()).models[0]
     assert plan.gpu is None
-    # FACTS.md: the CPU backend's blocks hold 128 tokens and one is the null block:
+    # vLLM's CPU platform prefers 128-token blocks (platforms/cpu.py) and the block pool holds
+    # one back as its null block (v1/core/block_pool.py):
     # floor(1 GiB / (128 x 12,288 B)) = 682 blocks, 681 usable.
     assert plan.memory.kv_tokens == kv_tokens(1 * GIB, 12_288, 128, 1) == 681 * 128 == 87_168
     assert plan.memory.block_tokens == 128

@@ -1,4 +1,4 @@
-"""The catalog's derived numbers agree with the published facts (FACTS.md, model cards)."""
+"""The catalog's derived numbers agree with the published facts (config.json, model cards)."""
 
 import pytest
 
@@ -51,7 +51,8 @@ def test_kv_bytes_per_token_match_facts() -> None:
 
 
 def test_valid_tensor_parallel_sizes_match_facts() -> None:
-    # FACTS.md (corrected): heads, KV heads and MLP together. 7B: 7 and 14 fail on the
+    # vLLM's sharded layers (model_executor/layers/linear.py) need heads, KV heads and MLP
+    # to divide together. 7B: 7 and 14 fail on the
     # 4 KV heads, 28 on the MLP (18944); 0.5B: 7 and 14 fail on its 2 KV heads.
     assert valid_tensor_parallel(MODELS["Qwen/Qwen2.5-7B-Instruct"], 28) == [1, 2, 4]
     assert valid_tensor_parallel(MODELS["Qwen/Qwen2.5-0.5B-Instruct"], 14) == [1, 2]

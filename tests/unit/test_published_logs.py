@@ -135,7 +135,8 @@ def test_logged_memory_becomes_the_logged_tokens(log: PublishedLog) -> None:
 
 
 def test_qwen2_7b_third_party_figure() -> None:
-    """FACTS.md: Qwen2-7B geometry, 3.41 GiB logged → 63,776 tokens at 56 KiB a token."""
+    """A vLLM log for Qwen2-7B's geometry (28 layers, 4 KV heads of 128): "Available KV cache
+    memory: 3.41 GiB", "GPU KV cache size: 63,776 tokens", at 56 KiB a token."""
     per_token = kv_bytes_per_token(MODELS["Qwen/Qwen2.5-7B-Instruct"])
     assert per_token == 56 * 1024
     low = kv_tokens(3.405 * GIB, per_token)
