@@ -84,7 +84,8 @@ plan-all: setup  ## plan every stack (without the review: make review does it)
 schema: setup  ## regenerate stacks/stack.schema.json from the config model
 	$(BIN)/python -m infra.config > stacks/stack.schema.json
 
-docs: setup  ## regenerate docs/ from their sources (the network flows table)
+docs: setup  ## regenerate docs/ from their sources (configuration reference, network flows)
+	$(BIN)/python -m infra.config reference > docs/configuration.md
 	$(BIN)/python -m tests.assembly.flows > docs/network-flows.md
 
 preview: setup  ## pulumi preview -s STACK (needs the Pulumi CLI and the cluster)

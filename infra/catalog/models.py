@@ -40,14 +40,14 @@ class ModelGeometry(BaseModel):
     layers: int = Field(gt=0, description="num_hidden_layers")
     attention_heads: int = Field(gt=0, description="num_attention_heads")
     kv_heads: int = Field(gt=0, description="num_key_value_heads")
-    hidden_size: int = Field(gt=0)
+    hidden_size: int = Field(gt=0, description="hidden_size")
     intermediate_size: int = Field(gt=0, description="MLP width (intermediate_size)")
-    vocab_size: int = Field(gt=0)
+    vocab_size: int = Field(gt=0, description="vocab_size")
     max_position_embeddings: int = Field(gt=0, description="native context length")
     head_dim: int | None = Field(default=None, gt=0, description="defaults to hidden/heads")
     tied_embeddings: bool = Field(default=False, description="tie_word_embeddings")
     qkv_bias: bool = Field(default=False, description="attention q/k/v projections have bias")
-    rope_theta: float = Field(default=10000.0, gt=0)
+    rope_theta: float = Field(default=10000.0, gt=0, description="rope_theta")
     yarn_max_factor: float | None = Field(
         default=None, description="largest YaRN factor the model card supports; None = none"
     )

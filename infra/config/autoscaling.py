@@ -29,19 +29,23 @@ AUTOSCALING_TARGETS: dict[str, tuple[str, float]] = {
 class ModelAutoscaling(Section):
     """Per-model overrides of the stack's `autoscaling` section."""
 
-    enabled: bool | None = None
+    enabled: bool | None = Field(default=None, description="None = the stack's")
     min_replicas: int | None = Field(
         default=None, ge=0, le=64, description="0: the model sleeps when idle (scale to zero)"
     )
-    max_replicas: int | None = Field(default=None, ge=1, le=64)
-    targets: dict[str, float] | None = None
+    max_replicas: int | None = Field(default=None, ge=1, le=64, description="None = the stack's")
+    targets: dict[str, float] | None = Field(
+        default=None, description="trigger -> target, replacing the stack's; None = the stack's"
+    )
     idle_seconds: int | None = Field(
         default=None, ge=MIN_IDLE_SECONDS, le=MAX_IDLE_SECONDS, description="None = the stack's"
     )
 
 
 class AutoscalingConfig(Section):
-    enabled: bool = False
+    """KEDA scaling of every model on vLLM's queue and KV-cache metrics (and GPU use)."""
+
+    enabled: bool = Field(default=False, description="scale models with KEDA ScaledObjects")
     min_replicas: int | None = Field(
         default=None,
         ge=0,
@@ -58,8 +62,15 @@ class AutoscalingConfig(Section):
         default_factory=lambda: {"num_requests_waiting": 5.0, "kv_cache_usage_perc": 0.8},
         description="trigger -> target; num_requests_waiting first (the primary trigger)",
     )
-    polling_interval_seconds: int = Field(default=15, ge=5, le=300)
-    cooldown_seconds: int = Field(default=300, ge=0, le=3600)
+    polling_interval_seconds: int = Field(
+        default=15, ge=5, le=300, description="how often KEDA reads the triggers"
+    )
+    cooldown_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description="how long load must stay low before a replica is removed",
+    )
     idle_seconds: int = Field(
         default=DEFAULT_IDLE_SECONDS,
         ge=MIN_IDLE_SECONDS,

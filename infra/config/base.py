@@ -57,6 +57,9 @@ PATTERN_MEANINGS = {
     HEADER_PATTERN: "an HTTP header name like x-session-id",
     EMAIL_PATTERN: "an e-mail address",
     DNS_SUBDOMAIN_PATTERN: "a DNS name: lowercase letters, digits, '-' and '.'",
+    GCP_PROJECT_PATTERN: "a Google Cloud project id like my-project-123",
+    GCP_REGION_PATTERN: "a Google Cloud region like us-central1",
+    GCP_ZONE_PATTERN: "a Google Cloud zone like us-central1-a",
 }
 
 

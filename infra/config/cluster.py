@@ -24,11 +24,17 @@ if TYPE_CHECKING:
 
 
 class SystemPoolConfig(Section):
+    """gke: the node pool for the platform's own pods (gateway, monitoring, operators)."""
+
     machine_type: str = Field(default="e2-standard-4", description="GKE system node machine")
-    nodes_per_zone: int = Field(default=1, ge=1, le=10)
+    nodes_per_zone: int = Field(
+        default=1, ge=1, le=10, description="system nodes in each cluster zone"
+    )
 
 
 class ClusterConfig(Section):
+    """The Kubernetes cluster the stack deploys to, or (gke) the one it creates."""
+
     provider: Literal["existing", "kind", "gke"] = Field(
         default="existing",
         description="existing: a cluster you run (k3s, kubeadm); kind: a local kind cluster; "
@@ -70,7 +76,9 @@ class ClusterConfig(Section):
     zones: list[Zone] = Field(
         default_factory=list, description="gke: zones of the region the nodes spread over"
     )
-    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
+        default="REGULAR", description="gke: the release channel the control plane and nodes follow"
+    )
     system_pool: SystemPoolConfig = Field(default_factory=SystemPoolConfig)
     deletion_protection: bool = Field(
         default=True, description="gke: refuse to delete the cluster (turn off to tear down)"
@@ -92,9 +100,9 @@ class NodePoolConfig(Section):
     """A GPU pool: existing nodes the program labels and taints (existing, kind), or a GKE
     node pool it creates over several zones (gke)."""
 
-    name: DnsLabel
+    name: DnsLabel = Field(description="pool name; part of node labels and GKE pool names")
     gpu: str = Field(description="GPU type, a key of the GPU catalog (e.g. rtx-4090d)")
-    gpus_per_node: int = Field(ge=1, le=16)
+    gpus_per_node: int = Field(ge=1, le=16, description="GPUs each node of the pool has")
     nodes: list[DnsSubdomain] = Field(
         default_factory=list, description="existing/kind: the Kubernetes nodes in this pool"
     )

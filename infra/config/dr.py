@@ -26,11 +26,17 @@ class Rfc2136Config(Section):
         description="host:port of the server taking updates, e.g. ns1.example.com:53"
     )
     zone: DnsName = Field(description="the zone the name lives in, e.g. example.com")
-    tsig_key_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,253}$")]
-    tsig_algorithm: Literal["hmac-sha256", "hmac-sha512"] = "hmac-sha256"
+    tsig_key_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,253}$")] = Field(
+        description="the TSIG key's name as the server knows it"
+    )
+    tsig_algorithm: Literal["hmac-sha256", "hmac-sha512"] = Field(
+        default="hmac-sha256", description="the TSIG key's algorithm"
+    )
 
 
 class DnsConfig(Section):
+    """The one DNS name clients use, pointed at the active side."""
+
     provider: Literal["cloudDns", "rfc2136", "cloudflare"] = Field(
         default="cloudDns",
         description="cloudDns (GKE pairs); on-prem: rfc2136 or cloudflare (token: the "
@@ -39,7 +45,7 @@ class DnsConfig(Section):
     managed_zone: DnsLabel | None = Field(
         default=None, description="cloudDns: the managed zone that holds the name"
     )
-    rfc2136: Rfc2136Config | None = None
+    rfc2136: Rfc2136Config | None = Field(default=None, description=Rfc2136Config.__doc__)
     name: Annotated[str, StringConstraints(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+$")] = (
         Field(description="the endpoint's DNS name, with the trailing dot: llm.example.com.")
     )
@@ -56,10 +62,15 @@ class SnapshotStoreConfig(Section):
     endpoint: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(:[0-9]+)?/?$")] = Field(
         description="the S3 API endpoint, e.g. https://minio.example.com:9000"
     )
-    region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,32}$")] = "us-east-1"
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,32}$")] = Field(
+        default="us-east-1", description="the region the store signs requests for"
+    )
 
 
 class DrConfig(Section):
+    """Two stacks serving the same models, one active; `active` is the one flip of a
+    failover."""
+
     role: Literal["primary", "secondary"] = Field(description="this stack's side")
     active: Literal["primary", "secondary"] = Field(
         default="primary", description="which side takes traffic: flip it to fail over"

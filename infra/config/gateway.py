@@ -26,6 +26,8 @@ LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 
 
 class TlsConfig(Section):
+    """The endpoint's certificate, issued and renewed by cert-manager."""
+
     mode: Literal["acme", "selfSigned", "none"] = Field(
         default="acme",
         description="acme: a public certificate (HTTP-01 through the gateway); selfSigned: dev; "
@@ -34,7 +36,9 @@ class TlsConfig(Section):
     issuer_email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)] | None = Field(
         default=None, description="ACME account e-mail (required for acme)"
     )
-    acme_server: Annotated[str, StringConstraints(pattern=r"^https://")] = LETS_ENCRYPT
+    acme_server: Annotated[str, StringConstraints(pattern=r"^https://")] = Field(
+        default=LETS_ENCRYPT, description="ACME directory URL (Let's Encrypt production)"
+    )
     solver: Literal["http01", "dns01CloudDns", "dns01"] = Field(
         default="http01",
         description="how ACME checks the name: http01 through the gateway; dns01CloudDns with a "
@@ -44,20 +48,30 @@ class TlsConfig(Section):
 
 
 class RateLimitConfig(Section):
-    requests: int = Field(default=60, ge=1, le=UINT32_MAX)
-    unit: Literal["Second", "Minute", "Hour", "Day"] = "Minute"
+    """Requests one client (API key) may send per unit of time."""
+
+    requests: int = Field(default=60, ge=1, le=UINT32_MAX, description="requests per unit")
+    unit: Literal["Second", "Minute", "Hour", "Day"] = Field(
+        default="Minute", description="the window the count is over"
+    )
 
 
 class TokenLimitConfig(Section):
     """A budget of LLM tokens per client, as the AI Gateway counts them from the response's
     usage (input = prompt, output = completion, total = both)."""
 
-    tokens: Literal["input", "output", "total"] = "total"
+    tokens: Literal["input", "output", "total"] = Field(
+        default="total", description="which tokens count against the budget"
+    )
     limit: int = Field(ge=1, le=UINT32_MAX, description="tokens per unit")
-    unit: Literal["Minute", "Hour", "Day"] = "Minute"
+    unit: Literal["Minute", "Hour", "Day"] = Field(
+        default="Minute", description="the window the budget is over"
+    )
 
 
 class RedisConfig(Section):
+    """Where global limits are counted."""
+
     url: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+:[0-9]{1,5}$")] | None = Field(
         default=None,
         description="an existing Redis (host:port; its password as the secret "
@@ -66,10 +80,14 @@ class RedisConfig(Section):
     storage_class: DnsSubdomain | None = Field(
         default=None, description="the stack's Redis volume (production only); None = default"
     )
-    size_gib: int = Field(default=2, ge=1, le=1024)
+    size_gib: int = Field(
+        default=2, ge=1, le=1024, description="the stack's Redis volume, GiB (production only)"
+    )
 
 
 class ApiClientConfig(Section):
+    """A caller of the endpoint: one API key, its own limits."""
+
     name: DnsLabel = Field(description="client id; its API key is generated unless apiKeys has it")
     rate_limit: RateLimitConfig | None = Field(
         default=None, description="this client's own limit; None = gateway.rateLimit"
@@ -84,30 +102,45 @@ class ApiClientConfig(Section):
 
 class RouteBackendConfig(Section):
     deployment: DnsLabel = Field(description="a models[].name")
-    weight: int = Field(ge=0, le=100)
+    weight: int = Field(ge=0, le=100, description="share of the route's requests, relative")
 
 
 class RouteConfig(Section):
+    """A model name clients send, split over several deployments by weight."""
+
     model: str = Field(min_length=1, description="the model name clients send")
-    backends: list[RouteBackendConfig] = Field(min_length=1)
+    backends: list[RouteBackendConfig] = Field(
+        min_length=1, description="the deployments serving this name, with their weights"
+    )
 
 
 class OutlierConfig(Section):
+    """How Envoy stops sending to a replica that keeps failing."""
+
     consecutive_errors: int = Field(
         default=3, ge=1, le=1000, description="5xx in a row before ejection"
     )
-    ejection_seconds: int = Field(default=30, ge=1, le=86400)
-    max_ejection_percent: int = Field(default=50, ge=1, le=100)
+    ejection_seconds: int = Field(
+        default=30, ge=1, le=86400, description="how long an ejected replica gets no requests"
+    )
+    max_ejection_percent: int = Field(
+        default=50, ge=1, le=100, description="at most this share of replicas is ejected at once"
+    )
 
 
 class GatewayConfig(Section):
-    enabled: bool = True
+    """The one OpenAI-compatible endpoint: Envoy Gateway with the AI Gateway in front of
+    every model, with API keys, limits and TLS."""
+
+    enabled: bool = Field(default=True, description="deploy the gateway (off: models only)")
     hostname: Annotated[str, StringConstraints(pattern=HOSTNAME_PATTERN, max_length=253)] | None = (
         Field(default=None, description="public DNS name of the endpoint (required with TLS)")
     )
-    tls: TlsConfig = Field(default_factory=TlsConfig)
+    tls: TlsConfig = Field(default_factory=TlsConfig, description=TlsConfig.__doc__)
     clients: list[ApiClientConfig] = Field(
-        default_factory=lambda: [ApiClientConfig(name="default")], min_length=1
+        default_factory=lambda: [ApiClientConfig(name="default")],
+        min_length=1,
+        description="who may call the endpoint; one API key each",
     )
     rate_limit: RateLimitConfig = Field(
         default_factory=RateLimitConfig, description="per client (API key)"
@@ -128,22 +161,33 @@ class GatewayConfig(Section):
     request_timeout_seconds: int = Field(
         default=600, ge=10, le=3600, description="long generations stream for minutes"
     )
-    max_request_body_mib: int = Field(default=8, ge=1, le=256)
+    max_request_body_mib: int = Field(
+        default=8, ge=1, le=256, description="largest request body accepted, MiB (long prompts)"
+    )
     retries: int = Field(
         default=2, ge=0, le=5, description="only for failures before the request reached vLLM"
     )
-    outlier_detection: OutlierConfig = Field(default_factory=OutlierConfig)
+    outlier_detection: OutlierConfig = Field(
+        default_factory=OutlierConfig, description=OutlierConfig.__doc__
+    )
     routes: list[RouteConfig] = Field(
         default_factory=list, description="weighted splits; other models get a route each"
     )
     replicas: int = Field(default=2, ge=1, le=16, description="Envoy proxy replicas")
-    service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
+    service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = Field(
+        default="LoadBalancer",
+        description="how the proxy is reached: LoadBalancer needs cluster.loadBalancers",
+    )
 
 
 class ChatUiConfig(Section):
-    enabled: bool = False
-    storage_class: DnsSubdomain | None = None
-    size_gib: int = Field(default=2, ge=1, le=65536)
+    """Open WebUI, talking to the models through the gateway."""
+
+    enabled: bool = Field(default=False, description="deploy the chat UI")
+    storage_class: DnsSubdomain | None = Field(
+        default=None, description="its data volume's StorageClass; None = the cluster default"
+    )
+    size_gib: int = Field(default=2, ge=1, le=65536, description="its data volume, GiB")
     hostname: DnsSubdomain | None = Field(
         default=None,
         description="serve the chat UI through the gateway on this hostname, over HTTPS, "

@@ -15,6 +15,8 @@ Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 
 
 class ImagesConfig(Section):
+    """Which images pods run: the catalog's public ones by digest, or ones this stack builds."""
+
     build: bool = Field(
         default=False,
         description="build images/ with Docker and push them; off: the catalog's public images",
@@ -24,7 +26,9 @@ class ImagesConfig(Section):
     ) = Field(
         default=None, description="where built images go, e.g. registry.example.com/llm (build)"
     )
-    platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
+    platform: Literal["linux/amd64", "linux/arm64"] = Field(
+        default="linux/amd64", description="the nodes' architecture (build)"
+    )
     vllm_digest: Digest | None = Field(
         default=None,
         description="the public vLLM GPU image's digest: what pods run without a build, "

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 
 class LoadTestConfig(Section):
+    """vLLM's benchmark against the gateway, started on demand by `make loadtest`."""
+
     enabled: bool = Field(
         default=False,
         description="declare the load test (a suspended CronJob `make loadtest` starts)",
@@ -22,7 +24,7 @@ class LoadTestConfig(Section):
     )
     input_len: int = Field(default=1024, ge=1, le=1_000_000, description="prompt tokens")
     output_len: int = Field(default=256, ge=1, le=1_000_000, description="output tokens")
-    num_prompts: int = Field(default=200, ge=1, le=INT32_MAX)
+    num_prompts: int = Field(default=200, ge=1, le=INT32_MAX, description="requests in one run")
     request_rate: float | None = Field(
         default=None, gt=0, description="requests per second (Poisson); None = all at once"
     )

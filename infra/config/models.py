@@ -27,11 +27,17 @@ if TYPE_CHECKING:
 
 
 class RopeScaling(Section):
-    type: Literal["yarn"] = "yarn"
-    factor: float = Field(gt=1.0, le=8.0)
+    """Context extension beyond the native length (vLLM --hf-overrides rope_scaling)."""
+
+    type: Literal["yarn"] = Field(default="yarn", description="the scaling method (YaRN)")
+    factor: float = Field(
+        gt=1.0, le=8.0, description="context multiplier over maxPositionEmbeddings"
+    )
 
 
 class CacheConfig(Section):
+    """The volume the model's weights are downloaded to once and read from by replicas."""
+
     storage_class: DnsSubdomain | None = Field(
         default=None, description="None = the cluster default"
     )
@@ -44,6 +50,8 @@ class CacheConfig(Section):
 
 
 class CpuBackendConfig(Section):
+    """device: cpu only: the size of one replica on the CPU backend."""
+
     cores: int = Field(default=4, ge=1, le=256, description="CPU cores for one replica")
     kv_cache_gib: int = Field(default=2, ge=1, le=65536, description="VLLM_CPU_KVCACHE_SPACE")
     runtime_overhead_gib: int = Field(
@@ -88,12 +96,21 @@ class ServingPolicy(Section):
     startup_safety_factor: float = Field(
         default=3.0, ge=1.0, le=10.0, description="startup budget = estimate × this"
     )
-    probe_period_seconds: int = Field(default=10, ge=1, le=60)
+    probe_period_seconds: int = Field(
+        default=10, ge=1, le=60, description="seconds between health and readiness checks"
+    )
     liveness_failure_threshold: int = Field(
         default=3, ge=1, le=1000, description="consecutive failed /health checks before a restart"
     )
-    readiness_failure_threshold: int = Field(default=3, ge=1, le=1000)
-    probe_timeout_seconds: int = Field(default=5, ge=1, le=3600)
+    readiness_failure_threshold: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="consecutive failed readiness checks before the pod stops taking traffic",
+    )
+    probe_timeout_seconds: int = Field(
+        default=5, ge=1, le=3600, description="seconds one check may take before it fails"
+    )
     run_as_user: int = Field(
         default=PLATFORM_UID,
         ge=1,
@@ -154,6 +171,8 @@ MANAGED_VLLM_ARGS: dict[str, str | None] = {
 
 
 class ModelConfig(Section):
+    """One vLLM deployment: the model, its parallelism and context, where it runs."""
+
     name: DnsLabel = Field(description="deployment name; also the Kubernetes object names")
     model: RepoId = Field(description="Hugging Face repository id, e.g. Qwen/Qwen2.5-7B-Instruct")
     revision: Annotated[str, StringConstraints(pattern=r"^[\w.\-/]{1,100}$")] = Field(
@@ -165,12 +184,22 @@ class ModelConfig(Section):
     served_model_name: str | None = Field(
         default=None, min_length=1, description="name clients send as `model`; None = model id"
     )
-    namespace: DnsLabel = "llm-serving"
-    device: Literal["gpu", "cpu"] = "gpu"
+    namespace: DnsLabel = Field(
+        default="llm-serving", description="namespace of the deployment (created if missing)"
+    )
+    device: Literal["gpu", "cpu"] = Field(
+        default="gpu", description="gpu: NVIDIA GPUs of `pool`; cpu: vLLM's CPU backend"
+    )
     pool: DnsLabel | None = Field(default=None, description="node pool name (GPU models)")
-    replicas: int = Field(default=1, ge=1, le=64)
-    tensor_parallel: int = Field(default=1, ge=1, le=64)
-    pipeline_parallel: int = Field(default=1, ge=1, le=16)
+    replicas: int = Field(
+        default=1, ge=1, le=64, description="replicas when autoscaling is off (its floor when on)"
+    )
+    tensor_parallel: int = Field(
+        default=1, ge=1, le=64, description="GPUs one replica's layers are split over (one node)"
+    )
+    pipeline_parallel: int = Field(
+        default=1, ge=1, le=16, description="pipeline stages per replica; GPUs = TP × PP"
+    )
     max_model_len: int | None = Field(
         default=None, ge=16, le=INT32_MAX, description="None = the model's native context"
     )
@@ -180,7 +209,9 @@ class ModelConfig(Section):
         lt=1.0,
         description="None = vLLM's default, divided among replicas sharing a GPU",
     )
-    kv_cache_dtype: KvCacheDtype = "auto"
+    kv_cache_dtype: KvCacheDtype = Field(
+        default="auto", description="auto: the model's dtype; fp8*: half the KV-cache bytes"
+    )
     quantization: Quantization | None = Field(
         default=None,
         description="fp8*: quantize a bf16 checkpoint while loading; awq/gptq(_marlin): the "
@@ -201,14 +232,25 @@ class ModelConfig(Section):
     rope_scaling: RopeScaling | None = Field(
         default=None, description="YaRN, required for maxModelLen above the native context"
     )
-    max_num_seqs: int | None = Field(default=None, ge=1, le=INT32_MAX)
-    max_num_batched_tokens: int | None = Field(default=None, ge=16, le=INT32_MAX)
+    max_num_seqs: int | None = Field(
+        default=None, ge=1, le=INT32_MAX, description="sequences in one batch; None = vLLM's"
+    )
+    max_num_batched_tokens: int | None = Field(
+        default=None,
+        ge=16,
+        le=INT32_MAX,
+        description="tokens scheduled in one step; None = vLLM's",
+    )
     extra_args: list[str] = Field(
         default_factory=list, description="further vLLM flags the platform does not manage"
     )
-    autoscaling: ModelAutoscaling | None = None
-    cache: CacheConfig = Field(default_factory=CacheConfig)
-    cpu: CpuBackendConfig = Field(default_factory=CpuBackendConfig)
+    autoscaling: ModelAutoscaling | None = Field(
+        default=None, description="this model's overrides of the stack's `autoscaling`"
+    )
+    cache: CacheConfig = Field(default_factory=CacheConfig, description=CacheConfig.__doc__)
+    cpu: CpuBackendConfig = Field(
+        default_factory=CpuBackendConfig, description=CpuBackendConfig.__doc__
+    )
     serving: ServingPolicy = Field(default_factory=ServingPolicy)
 
     @property

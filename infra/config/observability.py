@@ -23,14 +23,18 @@ if TYPE_CHECKING:
 
 
 class PersistenceConfig(Section):
-    enabled: bool = True
+    """A volume that keeps data across pod restarts."""
+
+    enabled: bool = Field(default=True, description="off: data lives as long as the pod")
     storage_class: DnsSubdomain | None = Field(
         default=None, description="None = the cluster default"
     )
-    size_gib: int = Field(default=50, ge=1, le=65536)
+    size_gib: int = Field(default=50, ge=1, le=65536, description="volume size, GiB")
 
 
 class SloConfig(Section):
+    """Service-level objectives the SLO alerts burn against."""
+
     ttft_p95_seconds: float = Field(
         default=1.5, gt=0, description="P95 time to first token objective (seconds)"
     )
@@ -40,8 +44,14 @@ class SloConfig(Section):
 
 
 class AlertThresholds(Section):
-    gpu_utilization_percent: float = Field(default=90, gt=0, le=100)
-    gpu_utilization_for: Duration = "5m"
+    """When the platform's alerts fire."""
+
+    gpu_utilization_percent: float = Field(
+        default=90, gt=0, le=100, description="GPU busy above this, percent, warns of saturation"
+    )
+    gpu_utilization_for: Duration = Field(
+        default="5m", description="for this long before the GPU alert fires"
+    )
     kv_cache_usage: float = Field(default=0.9, gt=0, le=1, description="fraction of KV blocks")
     requests_waiting: int = Field(
         default=10, ge=1, le=INT32_MAX, description="queued requests on one replica"
@@ -69,30 +79,42 @@ SecretRef = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_.-]{1,63}$")]
 
 
 class EmailReceiver(Section):
-    to: list[Email] = Field(min_length=1)
+    """Alerts by e-mail through an SMTP server."""
+
+    to: list[Email] = Field(min_length=1, description="recipients")
     sender: Email = Field(description="the From address")
     smarthost: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+:[0-9]{1,5}$")] = Field(
         description="SMTP relay host:port, e.g. smtp.example.com:587"
     )
-    auth_username: str | None = None
+    auth_username: str | None = Field(
+        default=None, description="SMTP user; None = no authentication"
+    )
     auth_password_secret: SecretRef | None = Field(
         default=None, description="key in alertingSecrets holding the SMTP password"
     )
-    require_tls: bool = True
+    require_tls: bool = Field(default=True, description="refuse to send without STARTTLS")
 
 
 class SlackReceiver(Section):
-    channel: Annotated[str, StringConstraints(pattern=r"^#[a-z0-9_-]{1,80}$")]
+    """Alerts to a Slack channel through an incoming webhook."""
+
+    channel: Annotated[str, StringConstraints(pattern=r"^#[a-z0-9_-]{1,80}$")] = Field(
+        description="the channel, e.g. #llm-alerts"
+    )
     api_url_secret: SecretRef = Field(description="key in alertingSecrets: the webhook URL")
 
 
 class PagerDutyReceiver(Section):
+    """Alerts to a PagerDuty service (Events API v2)."""
+
     routing_key_secret: SecretRef = Field(
         description="key in alertingSecrets: the Events API v2 routing key"
     )
 
 
 class WebhookReceiver(Section):
+    """Alerts as Alertmanager's webhook JSON to a URL."""
+
     url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")] = Field(
         description="where Alertmanager POSTs; keep tokens out of it (bearerTokenSecret)"
     )
@@ -102,11 +124,13 @@ class WebhookReceiver(Section):
 
 
 class ReceiverConfig(Section):
-    name: DnsLabel
-    email: EmailReceiver | None = None
-    slack: SlackReceiver | None = None
-    pagerduty: PagerDutyReceiver | None = None
-    webhook: WebhookReceiver | None = None
+    """A named destination of alerts: one of email, slack, pagerduty, webhook."""
+
+    name: DnsLabel = Field(description="what page, ticket and watchdog refer to")
+    email: EmailReceiver | None = Field(default=None, description=EmailReceiver.__doc__)
+    slack: SlackReceiver | None = Field(default=None, description=SlackReceiver.__doc__)
+    pagerduty: PagerDutyReceiver | None = Field(default=None, description=PagerDutyReceiver.__doc__)
+    webhook: WebhookReceiver | None = Field(default=None, description=WebhookReceiver.__doc__)
 
     @property
     def secret_refs(self) -> dict[str, str]:
@@ -127,7 +151,9 @@ class ReceiverConfig(Section):
 class AlertingConfig(Section):
     """Where alerts go: Alertmanager receivers, by severity."""
 
-    receivers: list[ReceiverConfig] = Field(default_factory=list)
+    receivers: list[ReceiverConfig] = Field(
+        default_factory=list, description="where alerts can go; production needs a paging one"
+    )
     page: list[DnsLabel] = Field(
         default_factory=list, description="receivers of critical alerts (wake someone up)"
     )
@@ -139,8 +165,12 @@ class AlertingConfig(Section):
         description="receiver of the always-firing Watchdog alert: a dead-man's switch that "
         "pages when it stops hearing from Alertmanager",
     )
-    group_wait: Duration = "30s"
-    group_interval: Duration = "5m"
+    group_wait: Duration = Field(
+        default="30s", description="wait this long to batch the first alerts of a group"
+    )
+    group_interval: Duration = Field(
+        default="5m", description="wait this long before telling of new alerts in a group"
+    )
     repeat_interval: Duration = Field(default="4h", description="re-notify an open alert")
     watchdog_interval: Duration = Field(default="1m", description="how often Watchdog repeats")
     runbook_base_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s#]+$")] | None = (
@@ -149,15 +179,25 @@ class AlertingConfig(Section):
 
 
 class ObservabilityConfig(Section):
-    enabled: bool = True
+    """Prometheus, Grafana, Loki, DCGM metrics, the platform's alerts and where they go."""
+
+    enabled: bool = Field(default=True, description="deploy the monitoring and logging stack")
     retention: Duration = Field(default="15d", description="Prometheus retention")
-    persistence: PersistenceConfig = Field(default_factory=PersistenceConfig)
-    scrape_interval: Duration = "15s"
+    persistence: PersistenceConfig = Field(
+        default_factory=PersistenceConfig, description="Prometheus's volume"
+    )
+    scrape_interval: Duration = Field(default="15s", description="how often metrics are read")
     log_retention: Duration = Field(default="30d", description="Loki retention (whole days)")
-    log_persistence: PersistenceConfig = Field(default_factory=PersistenceConfig)
-    slo: SloConfig = Field(default_factory=SloConfig)
-    alerts: AlertThresholds = Field(default_factory=AlertThresholds)
-    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+    log_persistence: PersistenceConfig = Field(
+        default_factory=PersistenceConfig, description="Loki's volume"
+    )
+    slo: SloConfig = Field(default_factory=SloConfig, description=SloConfig.__doc__)
+    alerts: AlertThresholds = Field(
+        default_factory=AlertThresholds, description=AlertThresholds.__doc__
+    )
+    alerting: AlertingConfig = Field(
+        default_factory=AlertingConfig, description=AlertingConfig.__doc__
+    )
 
 
 def _check_receivers(cfg: StackConfig) -> list[Problem]:

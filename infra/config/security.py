@@ -24,10 +24,12 @@ Cidr = Annotated[str, AfterValidator(_ipv4_network)]
 
 
 class SecurityConfig(Section):
+    """Who may talk to whom, and what pods may do."""
+
     network_policies: bool = Field(
         default=True,
         description="every namespace the platform creates denies all traffic but the flows "
-        "its pods need (README: Network flows)",
+        "its pods need (docs/network-flows.md)",
     )
     pod_security: Literal["restricted", "baseline"] = Field(
         default="restricted", description="Pod Security Standard enforced on serving namespaces"

@@ -27,8 +27,10 @@ class StackConfig(Section):
         default="production", description="production turns policy rules mandatory"
     )
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
-    node_pools: list[NodePoolConfig] = Field(default_factory=list)
-    models: list[ModelConfig] = Field(min_length=1)
+    node_pools: list[NodePoolConfig] = Field(
+        default_factory=list, description=NodePoolConfig.__doc__
+    )
+    models: list[ModelConfig] = Field(min_length=1, description=ModelConfig.__doc__)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     chat_ui: ChatUiConfig = Field(default_factory=ChatUiConfig)
