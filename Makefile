@@ -75,7 +75,7 @@ pytest: setup engines netpol tools  ## the test suite only
 review: setup  ## the policy pack offline, every stack (STACK=dev or FILE=examples/…: one)
 	$(BIN)/python -m policies.review $(if $(or $(FILE),$(filter command line,$(origin STACK))),$(TARGET_ARGS),--all)
 
-plan: setup  ## plan and review one stack offline: make plan STACK=dev, or FILE=examples/Pulumi.seed-7b-128k.yaml
+plan: setup  ## plan and review one stack offline: make plan STACK=dev, or FILE=examples/Pulumi.long-context-128k.yaml
 	$(BIN)/python -m infra.plan $(TARGET_ARGS)
 
 plan-all: setup  ## plan every stack (without the review: make review does it)

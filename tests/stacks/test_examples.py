@@ -1,6 +1,6 @@
-"""The seeds' scenarios, and a box with one pooled and one sleeping model, as example stack
-files (examples/): each plans cleanly and passes the review at its environment's strictness,
-chart objects included."""
+"""Worked scenarios (long context, many small models, TP=4 over two boxes, a pooled and a
+sleeping model) as example stack files (examples/): each plans cleanly and passes the
+review at its environment's strictness, chart objects included."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ def _name(path: Path) -> str:
 
 def test_the_examples_are_there() -> None:
     assert {_name(p) for p in EXAMPLES} == {
-        "seed-7b-128k",
-        "seed-05b-x8",
-        "seed-7b-tp4-gpu",
+        "long-context-128k",
+        "small-models-x8",
+        "tp4-two-boxes",
         "pool-and-sleep",
     }
 
@@ -35,20 +35,20 @@ def test_the_example_plans_and_passes_the_review(path: Path) -> None:
     assert not [v for v in violations if v.level == "mandatory"], violations
 
 
-def test_the_scenarios_get_what_the_seeds_ask_for() -> None:
+def test_each_scenario_gets_what_its_file_describes() -> None:
     def models(name: str) -> dict[str, dict[str, object]]:
         path = PROJECT_ROOT / "examples" / f"Pulumi.{name}.yaml"
         return dict(plan_stack(name, path).outputs["models"])
 
-    [long_context] = models("seed-7b-128k").values()
+    [long_context] = models("long-context-128k").values()
     assert (long_context["tensorParallel"], long_context["replicas"]) == (2, {"min": 2, "max": 2})
     assert long_context["maxModelLen"] == 131072
-    eight = models("seed-05b-x8")
+    eight = models("small-models-x8")
     assert sum(m["replicas"]["max"] for m in eight.values()) == 8  # type: ignore[index]
     assert {str(m["modelCache"]["claim"]) for m in eight.values()} == {  # type: ignore[index]
         "qwen-05b-a-model-cache"
     }
-    [tp4] = models("seed-7b-tp4-gpu").values()
+    [tp4] = models("tp4-two-boxes").values()
     assert (tp4["tensorParallel"], tp4["replicas"]) == (4, {"min": 1, "max": 2})
     both = models("pool-and-sleep")
     assert {n: (m["routing"], m["replicas"], m["idleWindow"]) for n, m in both.items()} == {
