@@ -9,7 +9,7 @@ FILE   ?=
 FILE_STACK = $(patsubst Pulumi.%.yaml,%,$(notdir $(FILE)))
 TARGET_ARGS = $(if $(FILE),--stack $(FILE_STACK) --config-file $(FILE),--stack $(STACK))
 
-.PHONY: help setup engines netpol tools test lint pytest review plan plan-all schema docs preview up destroy dev-up dev-down failover loadtest
+.PHONY: help setup engines netpol tools test lint pytest review plan plan-all doctor schema docs preview up destroy dev-up dev-down failover loadtest
 
 help:  ## list the targets (STACK defaults to single-4090d)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ plan: setup  ## plan and review one stack offline: make plan STACK=dev, or FILE=
 
 plan-all: setup  ## plan every stack (without the review: make review does it)
 	@for s in $(STACKS); do $(BIN)/python -m infra.plan --no-review --stack $$s || exit $$?; done
+
+doctor: setup  ## check what STACK (or FILE=…) needs of its cluster before pulumi up (kubectl get only)
+	$(BIN)/python -m infra.doctor $(TARGET_ARGS)
 
 schema: setup  ## regenerate stacks/stack.schema.json from the config model
 	$(BIN)/python -m infra.config > stacks/stack.schema.json

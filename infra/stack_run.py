@@ -49,6 +49,14 @@ def plan_stack(
         raise ConfigError(exc.problems, label) from None
 
 
+def stack_config(stack: str, config_file: Path | None = None) -> StackConfig:
+    """The stack file's validated config (secrets as placeholders). Raises ConfigError."""
+    path = config_file or PROJECT_ROOT / stack_file(stack)
+    label = str(config_file) if config_file else stack_file(stack)
+    config, secret_keys = read_stack_file(path, label)
+    return parse(raw_config(config, secret_keys), label)
+
+
 def _planned_problems(cfg: StackConfig, label: str) -> list[Problem]:
     try:
         plan_platform(cfg, label)
