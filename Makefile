@@ -116,7 +116,7 @@ PAIR_STACKS = $(if $(filter site,$(PAIR)),site-a site-b,dr-primary dr-secondary)
 SIDE_primary = $(word 1,$(PAIR_STACKS))
 SIDE_secondary = $(word 2,$(PAIR_STACKS))
 
-failover: setup  ## move traffic to TO=secondary|primary (PAIR=dr|site; see the README runbooks)
+failover: setup  ## move traffic to TO=secondary|primary (PAIR=dr|site; runbooks: docs/disaster-recovery.md)
 	@case "$(TO)" in primary|secondary) ;; *) echo "usage: make failover TO=secondary|primary [PAIR=dr|site]"; exit 2;; esac
 	@case "$(PAIR)" in dr|site) ;; *) echo "usage: PAIR=dr (GKE regions) or PAIR=site (on-prem sites)"; exit 2;; esac
 	@command -v pulumi >/dev/null || { echo "pulumi CLI not found: https://www.pulumi.com/docs/install/"; exit 127; }

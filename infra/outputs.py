@@ -198,7 +198,7 @@ def _export_chat_ui(config: StackConfig, platform: Platform) -> None:
 
 
 def export_outputs(config: StackConfig, plan: PlatformPlan, platform: Platform) -> None:
-    """The stack outputs the README documents (keys in topology.Outputs)."""
+    """The stack outputs (keys in topology.Outputs) that the README and docs/ name."""
     pulumi.export(Outputs.ENVIRONMENT, config.environment)
     pulumi.export(Outputs.MODELS, {m.model.name: capacity_summary(m) for m in plan.models})
     pulumi.export(Outputs.GPU_POOLS, pool_summary(plan, dr=config.dr is not None))

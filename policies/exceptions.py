@@ -41,7 +41,7 @@ _CONFIG_MANAGER_WHY = (
 )
 _NO_DIGEST_WHY = (
     "chart images are pinned by the chart version's tag; their digests are not recorded "
-    "yet: the registries were unreachable where this was built (issue 12, blocked)"
+    "yet: reading them needs the registries, which were unreachable where this was built"
 )
 
 EXCEPTIONS: tuple[ChartException, ...] = (

@@ -263,6 +263,6 @@ def _render(text: str) -> RunResult:
 
 
 def rendered(raw: Raw, secure: dict[str, str] | None = None) -> RunResult:
-    """The program run under mocks with this config, as stack `test` (errors name
-    stacks/Pulumi.test.yaml). Cached: equal configs render once per session."""
+    """The program run under mocks with this config, as stack `test` (errors name its file,
+    Pulumi.test.yaml). Cached: equal configs render once per session."""
     return _render(stack_file_text(raw, secure))

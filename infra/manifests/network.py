@@ -2,7 +2,7 @@
 deny in both directions and DNS (`baseline`), then the allows of what runs there, written
 beside it (serving_network.py, gateway.py, tls.py, observability/…, wake.py, …). The flows
 they open are judged by network-config-analyzer against the table of intended flows
-(tests/assembly/flows.py, the README's "Network flows")."""
+(tests/assembly/flows.py, rendered as docs/network-flows.md)."""
 
 from __future__ import annotations
 

@@ -128,7 +128,7 @@ LOADER_SERVICE_ACCOUNT: Final = "model-loader"
 
 # --------------------------------------------------------------------------- stack outputs
 class Outputs:
-    """Stack-output keys (`pulumi stack output <key>`), as the README names them."""
+    """Stack-output keys (`pulumi stack output <key>`), as the README and docs/ name them."""
 
     ENVIRONMENT: Final = "environment"
     MODELS: Final = "models"

@@ -1,5 +1,5 @@
-"""The flows the platform intends, written from the README's "Network flows" (which renders
-this table): who must reach whom on which port, and who must not. Independent of the
+"""The flows the platform intends, rendered as docs/network-flows.md (`make docs`): who
+must reach whom on which port, and who must not. Independent of the
 policy builders in infra/manifests: the analyzer (connectivity.py) judges those against
 this. Roles name pods by the labels their renders and controllers give them; addresses
 stand for what is not a pod (the internet, a node, the API server, GKE's metadata server).

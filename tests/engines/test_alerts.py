@@ -1,5 +1,5 @@
 """Every alert judged by Prometheus's own evaluator (`promtool test rules`): a series that
-must fire it, with the labels an on-call sees, and one that must not. Config: tests/builders
+must fire it, with the labels an on-call sees, and one that must not. Config: tests/builders.py
 gpu_box (Qwen2.5-7B on a 4x RTX 4090D node, TTFT objective 1.5 s, 99.9 % availability,
 default thresholds), with and without the gateway, and with the model asleep at zero."""
 

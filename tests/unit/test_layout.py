@@ -14,7 +14,7 @@ MAX_COMPLEXITY = 13
 
 
 def test_no_module_directly_under_infra_shadows_the_standard_library() -> None:
-    # `pulumi up` runs infra/ with infra/ first on sys.path: infra/platform.py would be
+    # `pulumi up` runs infra/ with infra/ first on sys.path: a platform.py in infra/ would be
     # imported instead of the stdlib `platform` by every library that uses it.
     names = {p.stem for p in (PROJECT_ROOT / "infra").iterdir() if p.suffix == ".py" or p.is_dir()}
     assert not names & set(sys.stdlib_module_names), names & set(sys.stdlib_module_names)
