@@ -17,6 +17,7 @@ release's other objects (Helm installs the chart's `crds/` first, then every tem
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import yaml
 
 from infra.catalog.provider import HELM_RELEASE_TYPE
+from infra.catalog.versions import ChartRef
 from infra.engine import Recorded
 from infra.plan import manifest_of
 from policies.helm import chart_of, chart_resources, load
@@ -219,12 +221,18 @@ _CrdLoader.add_constructor("tag:yaml.org,2002:value", _scalar)
 def chart_crds(release: Recorded) -> list[dict[str, Any]]:
     """The CRDs Helm installs from the chart's (and its subcharts') crds/ folders before
     anything else of the release (Helm does not render them: `helm template` omits them)."""
+    return list(_chart_crds(chart_of(release)))
+
+
+@functools.cache
+def _chart_crds(ref: ChartRef) -> tuple[dict[str, Any], ...]:
+    """Read once per chart (values do not reach crds/): kube-prometheus-stack's are MBs."""
     out: list[dict[str, Any]] = []
-    for entry in load(chart_of(release)).crds:
+    for entry in load(ref).crds:
         for doc in yaml.load_all(entry["data"], Loader=_CrdLoader):
             if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
                 out.append(doc)
-    return out
+    return tuple(out)
 
 
 def pod_spec(manifest: dict[str, Any]) -> dict[str, Any] | None:
