@@ -102,7 +102,8 @@ def render_release(release: Recorded, kube_version: str) -> list[dict[str, Any]]
     """What the cluster gets: Helm's render, then the release's post-renderer if it has
     one (the same function the post-render command runs)."""
     objects = _helm_render(release, kube_version)
-    if release.inputs.get("postrender") == HARDEN_POSTRENDER:
+    # The command is a path from the program's working directory (infra/components/paths.py).
+    if str(release.inputs.get("postrender") or "").endswith(HARDEN_POSTRENDER):
         objects = [harden(copy.deepcopy(o)) for o in objects]
     return objects
 

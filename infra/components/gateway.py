@@ -12,6 +12,7 @@ import pulumi_random as random
 from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
 from infra.components.network import Network, policies_in
+from infra.components.paths import repo_path
 from infra.config import DnsConfig, GatewayConfig
 from infra.manifests.common import Manifest, namespace
 from infra.manifests.gateway import (
@@ -278,7 +279,7 @@ class Gateway(pulumi.ComponentResource):
                     plan.model.namespace,
                     pool_values(plan),
                     pulumi.ResourceOptions(parent=self, depends_on=[crd, *flows]),
-                    postrender=HARDEN_POSTRENDER,
+                    postrender=repo_path(HARDEN_POSTRENDER),
                     timeout=self._timeouts["inferencepool"],
                 )
             )

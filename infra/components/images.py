@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from typing import TypedDict
 
 import pulumi
 import pulumi_docker as docker
 
 from infra.catalog.versions import IMAGES, PLATFORM_IMAGES_VERSION, VLLM_VERSION
+from infra.components.paths import repo_path
 from infra.config import ImagesConfig
-from infra.engine import PROJECT_ROOT
 
 
 def _base(key: str, digest: str | None) -> str:
     return IMAGES[key].pinned(digest)
-
-
-def _relative(path: str) -> str:
-    """Paths from the working directory Pulumi runs the program in (the project root)."""
-    return os.path.relpath(PROJECT_ROOT / path)
 
 
 # image key -> (Dockerfile, build argument, base image key, its digest field)
@@ -51,8 +45,8 @@ class Images(pulumi.ComponentResource):
                 key,
                 image_name=f"{cfg.registry}/{key}:{tag}",
                 build=docker.DockerBuildArgs(
-                    context=_relative("."),
-                    dockerfile=_relative(dockerfile),
+                    context=repo_path("."),
+                    dockerfile=repo_path(dockerfile),
                     args={arg: _base(base, getattr(cfg, digest_field))},
                     platform=cfg.platform,
                 ),

@@ -15,12 +15,15 @@ SHIM = Path(__file__).with_name("host_shim.py")
 
 
 def host(
-    stack: str, cwd: Path = PROJECT_ROOT, references: Path | None = None
+    stack: str,
+    root: Path = PROJECT_ROOT,
+    references: Path | None = None,
+    stack_file: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SHIM_STACK_REFERENCES": str(references)} if references else None
     return subprocess.run(
-        [sys.executable, str(SHIM), stack],
-        cwd=cwd,
+        [sys.executable, str(SHIM), str(root), stack, *([str(stack_file)] if stack_file else [])],
+        cwd=root,
         capture_output=True,
         text=True,
         timeout=120,
@@ -48,9 +51,25 @@ def test_infra_runs_as_the_language_host_runs_it(stack: str, tmp_path: Path) -> 
     )
     done = host(stack, references=references)
     assert done.returncode == 0, done.stderr
-    types = set(json.loads(done.stdout))
+    seen = json.loads(done.stdout)
+    assert seen["cwd"] == str(PROJECT_ROOT / "infra")  # Pulumi.yaml's main
+    types = set(seen["types"])
     assert "llm-platform:platform:Platform" in types
     assert any(t.endswith("ModelServer") for t in types)
+    assert all(seen["paths"].values()), seen["paths"]
+
+
+def test_paths_handed_to_providers_resolve_where_pulumi_starts_them() -> None:
+    """A Helm post-renderer (the pooled example's endpoint picker) and the image builds
+    (single-4090d builds its images) name files that exist from infra/, where Pulumi starts
+    pulumi-kubernetes and pulumi-docker."""
+    pooled = host("pool-and-sleep", stack_file=PROJECT_ROOT / "examples/Pulumi.pool-and-sleep.yaml")
+    built = host("single-4090d")
+    assert pooled.returncode == 0 and built.returncode == 0, pooled.stderr + built.stderr
+    paths = {**json.loads(pooled.stdout)["paths"], **json.loads(built.stdout)["paths"]}
+    assert "../scripts/harden-pods" in paths
+    assert {"..", "../images/vllm/Dockerfile", "../images/model-loader/Dockerfile"} <= set(paths)
+    assert all(paths.values()), paths
 
 
 def test_bad_config_reaches_the_host_as_a_run_error(tmp_path: Path) -> None:
@@ -60,7 +79,8 @@ def test_bad_config_reaches_the_host_as_a_run_error(tmp_path: Path) -> None:
         text.replace("maxReplicas: 2", "maxReplicas: 3")
     )
     (tmp_path / "infra").symlink_to(PROJECT_ROOT / "infra")
-    done = host("bad", cwd=tmp_path)
+    (tmp_path / "Pulumi.yaml").symlink_to(PROJECT_ROOT / "Pulumi.yaml")
+    done = host("bad", root=tmp_path)
     assert done.returncode == 32, done.stderr
     assert (
         "error: stacks/Pulumi.bad.yaml: llm-platform:autoscaling.maxReplicas: 1 replica(s) of "
