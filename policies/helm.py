@@ -1,5 +1,5 @@
 """Helm releases as the cluster will see them: Helm's own renderer (Helm v4 as a library,
-helm-python-sdk) over the vendored charts the platform pins (tests/charts), with a
+helm-python-sdk) over the vendored charts the platform pins (charts/), with a
 Kubernetes version and the APIs the cluster will have. The offline review feeds the objects
 to the policy pack; the Helm tests judge them against the schemas and Pod Security."""
 
@@ -22,7 +22,6 @@ from infra.engine import PROJECT_ROOT, Recorded
 from infra.manifests.inference_pool import HARDEN_POSTRENDER
 from infra.postrender.harden import harden
 
-CHARTS_DIR = PROJECT_ROOT / "tests" / "charts"
 RELEASE_TYPE = HELM_RELEASE_TYPE
 # APIs the platform's clusters serve beyond Kubernetes itself (charts gate templates on them).
 EXTRA_APIS = ("monitoring.coreos.com/v1", "gateway.networking.k8s.io/v1", "cert-manager.io/v1")
@@ -31,7 +30,7 @@ _SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 
 
 def chart_dir(ref: ChartRef) -> Path:
-    return CHARTS_DIR / f"{ref.chart}-{ref.version}"
+    return PROJECT_ROOT / ref.vendored
 
 
 @functools.cache
@@ -91,7 +90,11 @@ def validate_schema(ref: ChartRef, values: dict[str, Any]) -> None:
 
 def chart_of(release: Recorded) -> ChartRef:
     chart, version = str(release.inputs["chart"]), release.inputs["version"]
-    return next(r for r in CHARTS.values() if r.version == version and chart.endswith(r.chart))
+    return next(
+        r
+        for r in CHARTS.values()
+        if r.version == version and (chart.endswith(r.chart) or chart.endswith(r.vendored))
+    )
 
 
 def values_for_render(release: Recorded) -> dict[str, Any]:

@@ -35,11 +35,21 @@ IMAGES: dict[str, ImageRef] = {
 PLATFORM_IMAGES_VERSION = "0.1.0"
 
 
+# The charts as vendored in this repository (charts/README.md): what `pulumi up` installs
+# by default and what the tests render.
+VENDORED_CHARTS = "charts"
+
+
 @dataclass(frozen=True)
 class ChartRef:
     chart: str
     version: str
     repository: str  # https Helm repository, or oci://… registry path (then chart is the ref)
+
+    @property
+    def vendored(self) -> str:
+        """The chart's folder, from the project root."""
+        return f"{VENDORED_CHARTS}/{self.chart}-{self.version}"
 
 
 ENVOY_GATEWAY_VERSION = "v1.9.0"
@@ -57,7 +67,7 @@ CHARTS: dict[str, ChartRef] = {
         "kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts"
     ),
     # Loki's chart moved from grafana/helm-charts to grafana-community/helm-charts (its
-    # `home` in tests/charts/loki-18.11.0/Chart.yaml).
+    # `home` in charts/loki-18.11.0/Chart.yaml).
     "loki": ChartRef("loki", "18.11.0", "https://grafana-community.github.io/helm-charts"),
     # Log shipping: Promtail is deprecated.
     "alloy": ChartRef("alloy", "1.11.1", "https://grafana.github.io/helm-charts"),

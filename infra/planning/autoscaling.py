@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from infra.config import ModelConfig, Problem, StackConfig
 
 # KEDA's ScaledObject CRD, as its chart installs it, caps HPA stabilization windows at an
-# hour (tests/charts/keda-2.20.2/templates/crds/crd-scaledobjects.yaml);
+# hour (charts/keda-2.20.2/templates/crds/crd-scaledobjects.yaml);
 # the HPA API caps a scaling policy's period at 30 minutes.
 MAX_STABILIZATION_SECONDS = 3600
 MAX_POLICY_PERIOD_SECONDS = 1800
