@@ -135,7 +135,7 @@ class Platform(pulumi.ComponentResource):
             gpu_runtime = GpuRuntime(
                 "gpu-runtime",
                 {
-                    "release_timeouts": self._plan.release_timeouts,
+                    "releases": self._plan.releases,
                     "pools": {n: p.time_slices for n, p in plan.pools.items()},
                     "runtime_class": self._cfg.cluster.runtime_class_name,
                     "network": self._network,
@@ -227,7 +227,7 @@ class Platform(pulumi.ComponentResource):
         return SiteFailover(
             "site-failover",
             {
-                "release_timeouts": self._plan.release_timeouts,
+                "releases": self._plan.releases,
                 "network": self._network,
                 "dr": cfg.dr,
                 "stack": pulumi.get_stack(),
@@ -289,7 +289,7 @@ class Platform(pulumi.ComponentResource):
         return Observability(
             "observability",
             {
-                "release_timeouts": self._plan.release_timeouts,
+                "releases": self._plan.releases,
                 "network": self._network,
                 "autoscaling": any(p.scaling is not None for p in self._plan.models),
                 "config": self._cfg.observability,
@@ -322,7 +322,7 @@ class Platform(pulumi.ComponentResource):
         gateway = Gateway(
             "gateway",
             {
-                "release_timeouts": self._plan.release_timeouts,
+                "releases": self._plan.releases,
                 "network": self._network,
                 "config": cfg.gateway,
                 "routes": public_routes(cfg.gateway, self._plan.models),
@@ -356,7 +356,7 @@ class Platform(pulumi.ComponentResource):
             self.chat_ui = ChatUi(
                 "chat-ui",
                 {
-                    "release_timeouts": self._plan.release_timeouts,
+                    "releases": self._plan.releases,
                     "network": self._network,
                     "gateway_client": self._gateway_client(),
                     "config": cfg.chat_ui,
@@ -412,7 +412,7 @@ class Platform(pulumi.ComponentResource):
             Autoscaling(
                 "autoscaling",
                 {
-                    "release_timeouts": self._plan.release_timeouts,
+                    "releases": self._plan.releases,
                     "models": scaled,
                     "targets": {p.model.name: self.models[p.model.name] for p in scaled},
                     "network": self._network,

@@ -28,13 +28,14 @@ def manifest_of(resource: Recorded) -> dict[str, Any] | None:
         chart = inputs["chart"]
         if repo is None and chart.startswith("oci://"):
             repo, chart = chart.rsplit("/", 1)
+        source = {"repository": repo} if repo else {"vendored": chart}
         return {
             "kind": "HelmRelease",
             "name": inputs["name"],
             "namespace": inputs.get("namespace"),
             "chart": chart,
             "version": inputs["version"],
-            "repository": repo,
+            **source,
             "values": inputs.get("values", {}),
         }
     if "apiVersion" in inputs and "kind" in inputs:

@@ -7,7 +7,6 @@ from typing import TypedDict
 
 import pulumi
 
-from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
 from infra.components.network import Network, policies_in
 from infra.manifests.autoscaling import keda_policies, keda_values, scaled_object
@@ -22,6 +21,7 @@ from infra.manifests.wake import (
 )
 from infra.planning.budgets import budgets
 from infra.planning.capacity import ServingPlan
+from infra.planning.plans import ReleasePlan
 
 HTTP_ADD_ON_RELEASE = "keda-http-add-on"
 
@@ -36,7 +36,7 @@ class AutoscalingArgs(TypedDict):
     models: list[ServingPlan]  # autoscaled ones
     targets: dict[str, pulumi.Resource]  # model name -> its ModelServer (the Deployment)
     wake: WakeArgs
-    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
+    releases: dict[str, ReleasePlan]  # chart key -> how its release is installed (the plan's)
 
 
 class Autoscaling(pulumi.ComponentResource):
@@ -44,7 +44,7 @@ class Autoscaling(pulumi.ComponentResource):
         self, name: str, args: AutoscalingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:autoscaling:Autoscaling", name, None, opts)
-        self._timeouts = args["release_timeouts"]
+        self._releases = args["releases"]
         ns = declare(
             namespace(KEDA_NAMESPACE, "restricted", "autoscaling"),
             pulumi.ResourceOptions(parent=self),
@@ -59,11 +59,10 @@ class Autoscaling(pulumi.ComponentResource):
         # The release installs KEDA's CRDs: ScaledObjects wait for it.
         keda = helm_release(
             "keda",
-            CHARTS["keda"],
+            self._releases["keda"],
             KEDA_NAMESPACE,
             keda_values(),
             pulumi.ResourceOptions(parent=self, depends_on=[ns, *flows]),
-            timeout=self._timeouts["keda"],
         )
         routes = self._wake(sleepers, args["wake"], keda, args["targets"]) if sleepers else {}
         for plan in args["models"]:
@@ -90,11 +89,10 @@ class Autoscaling(pulumi.ComponentResource):
         per sleeping model, and the flows gateway → interceptor → model."""
         add_on = helm_release(
             HTTP_ADD_ON_RELEASE,
-            CHARTS["keda-http-add-on"],
+            self._releases["keda-http-add-on"],
             KEDA_NAMESPACE,
             http_add_on_values(wake["replicas"]),
             pulumi.ResourceOptions(parent=self, depends_on=[keda]),
-            timeout=self._timeouts["keda-http-add-on"],
         )
         after_add_on = pulumi.ResourceOptions(parent=self, depends_on=[add_on])
         declare(scaler_disruption_budget(), after_add_on)

@@ -7,7 +7,6 @@ from typing import TypedDict
 import pulumi
 import pulumi_random as random
 
-from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
 from infra.components.network import Network, policies_in
 from infra.config import ChatUiConfig
@@ -25,6 +24,7 @@ from infra.manifests.chat_ui import (
 from infra.manifests.common import namespace
 from infra.manifests.network import Rule
 from infra.manifests.topology import CHAT_NAMESPACE
+from infra.planning.plans import ReleasePlan
 
 SESSION_KEY_LENGTH = 48
 SIGN_IN_PASSWORD_LENGTH = 32  # random: the unsalted {SHA} form Envoy accepts is then safe
@@ -37,7 +37,7 @@ class ChatUiArgs(TypedDict):
     gateway_url: str
     api_key: pulumi.Output[str]
     gateway_namespace: pulumi.Resource  # where the route, its sign-in and its users live
-    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
+    releases: dict[str, ReleasePlan]  # chart key -> how its release is installed (the plan's)
 
 
 class ChatUi(pulumi.ComponentResource):
@@ -45,7 +45,7 @@ class ChatUi(pulumi.ComponentResource):
         self, name: str, args: ChatUiArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:chat:ChatUi", name, None, opts)
-        self._timeouts = args["release_timeouts"]
+        self._releases = args["releases"]
         cfg = args["config"]
 
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -62,11 +62,10 @@ class ChatUi(pulumi.ComponentResource):
         session_secret = declare(session_key_secret(session.result), child(ns))
         release = helm_release(
             "open-webui",
-            CHARTS["open-webui"],
+            self._releases["open-webui"],
             CHAT_NAMESPACE,
             open_webui_values(cfg, args["gateway_url"]),
             child(key, session_secret, *flows),
-            timeout=self._timeouts["open-webui"],
         )
         self.sign_in_password: pulumi.Output[str] | None = None
         if cfg.hostname is not None:

@@ -10,7 +10,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.catalog.versions import ChartRef
-from infra.planning.plans import ServingPlan
+from infra.components.paths import repo_path
+from infra.planning.plans import ReleasePlan, ServingPlan
 
 _TYPED: dict[tuple[str, str], Any] = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
@@ -87,33 +88,43 @@ def snapshot_timeouts(plan: ServingPlan) -> pulumi.CustomTimeouts:
     return pulumi.CustomTimeouts(create=seconds(total), update=seconds(total))
 
 
+def _chart_source(chart: ChartRef, vendored: bool) -> dict[str, Any]:
+    """The Release's chart inputs: the vendored folder (a path from where the provider
+    runs: components/paths.py), an OCI reference, or a chart name in a Helm repository."""
+    if vendored:
+        return {"chart": repo_path(chart.vendored)}
+    if chart.repository.startswith("oci://"):
+        return {"chart": f"{chart.repository}/{chart.chart}"}
+    return {
+        "chart": chart.chart,
+        "repository_opts": k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+    }
+
+
 def helm_release(
     name: str,
-    chart: ChartRef,
+    release: ReleasePlan,
     namespace: str,
     values: Mapping[str, Any],
     opts: pulumi.ResourceOptions,
     postrender: str | None = None,
-    *,
-    timeout: int,
 ) -> k8s.helm.v3.Release:
-    """A pinned Helm release with a fixed release name (no random suffix); `postrender`: a
-    command patching what the chart renders (scripts/harden-pods); `timeout`: seconds Helm
-    waits in each phase (the plan's, from the chart's images: planning/awaits.py)."""
-    oci = chart.repository.startswith("oci://")
+    """A pinned Helm release with a fixed release name (no random suffix), its chart from
+    where the plan says; `postrender`: a command patching what the chart renders
+    (scripts/harden-pods, from the project root); Helm waits the plan's timeout in each
+    phase (from the chart's images: planning/awaits.py)."""
     return k8s.helm.v3.Release(
         f"{namespace}/{name}",
         k8s.helm.v3.ReleaseArgs(
             name=name,
             namespace=namespace,
-            chart=f"{chart.repository}/{chart.chart}" if oci else chart.chart,
-            version=chart.version,
-            repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            version=release.chart.version,
             values=dict(values),
             atomic=True,  # a failed upgrade rolls back instead of leaving a half-applied release
             cleanup_on_fail=True,
-            timeout=timeout,
-            postrender=postrender,
+            timeout=release.timeout_seconds,
+            postrender=repo_path(postrender) if postrender else None,
+            **_chart_source(release.chart, release.vendored),
         ),
         opts=opts,
     )

@@ -9,10 +9,8 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_random as random
 
-from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
 from infra.components.network import Network, policies_in
-from infra.components.paths import repo_path
 from infra.config import DnsConfig, GatewayConfig
 from infra.manifests.common import Manifest, namespace
 from infra.manifests.gateway import (
@@ -72,6 +70,7 @@ from infra.manifests.topology import (
     RATELIMIT_NAMESPACE,
 )
 from infra.planning.capacity import ServingPlan
+from infra.planning.plans import ReleasePlan
 from infra.planning.routing import PublicRoute
 from infra.planning.wake import wake_plan
 
@@ -102,7 +101,7 @@ class GatewayArgs(TypedDict):
     limits: GlobalLimitsArgs | None  # gateway.limits: global (the Redis behind the counts)
     dns: DnsConfig | None  # on-prem DR: the provider cert-manager answers DNS-01 through
     dns_credentials: pulumi.Output[str] | None  # its TSIG secret or API token
-    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
+    releases: dict[str, ReleasePlan]  # chart key -> how its release is installed (the plan's)
 
 
 class GlobalLimitsArgs(TypedDict):
@@ -116,7 +115,7 @@ class Gateway(pulumi.ComponentResource):
         self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:gateway:Gateway", name, None, opts)
-        self._timeouts = args["release_timeouts"]
+        self._releases = args["releases"]
         cfg = args["config"]
 
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -153,27 +152,24 @@ class Gateway(pulumi.ComponentResource):
         self._network = network
         eg = helm_release(
             "envoy-gateway",
-            CHARTS["envoy-gateway"],
+            self._releases["envoy-gateway"],
             EG_NAMESPACE,
             envoy_gateway_values(cfg, bool(auth), pools=bool(pooled)),
             child(eg_ns, *auth, *eg_flows),
-            timeout=self._timeouts["envoy-gateway"],
         )
         ai_crds = helm_release(
             "ai-gateway-crds",
-            CHARTS["ai-gateway-crds"],
+            self._releases["ai-gateway-crds"],
             AI_GATEWAY_NAMESPACE,
             {},
             child(ai_ns),
-            timeout=self._timeouts["ai-gateway-crds"],
         )
         ai = helm_release(
             "ai-gateway",
-            CHARTS["ai-gateway"],
+            self._releases["ai-gateway"],
             AI_GATEWAY_NAMESPACE,
             ai_gateway_values(),
             child(ai_crds, eg, *ai_flows),
-            timeout=self._timeouts["ai-gateway"],
         )
 
         self.api_keys: dict[str, pulumi.Output[str]] = {}
@@ -218,11 +214,10 @@ class Gateway(pulumi.ComponentResource):
             )
             cert_manager = helm_release(
                 "cert-manager",
-                CHARTS["cert-manager"],
+                self._releases["cert-manager"],
                 CERT_MANAGER_NAMESPACE,
                 cert_manager_values(dns01["account"] if dns01 else None),
                 child(cm_ns, eg, *cm_flows, *(dns01["grants"] if dns01 else [])),
-                timeout=self._timeouts["cert-manager"],
             )
             issuer_deps: list[pulumi.Resource] = [cert_manager]
             if cfg.tls.solver == "dns01" and args["dns_credentials"] is not None:
@@ -275,12 +270,11 @@ class Gateway(pulumi.ComponentResource):
             pools.append(
                 helm_release(
                     pool_name(plan),
-                    CHARTS["inferencepool"],
+                    self._releases["inferencepool"],
                     plan.model.namespace,
                     pool_values(plan),
                     pulumi.ResourceOptions(parent=self, depends_on=[crd, *flows]),
-                    postrender=repo_path(HARDEN_POSTRENDER),
-                    timeout=self._timeouts["inferencepool"],
+                    postrender=HARDEN_POSTRENDER,
                 )
             )
             pools.append(declare(pool_grant(plan), under))

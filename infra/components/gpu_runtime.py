@@ -6,13 +6,13 @@ from typing import TypedDict
 
 import pulumi
 
-from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
 from infra.components.network import Network, policies_in
 from infra.manifests.common import namespace
 from infra.manifests.gpu_runtime import device_plugin_values
 from infra.manifests.observability.network import gpu_policies
 from infra.manifests.topology import GPU_NAMESPACE
+from infra.planning.plans import ReleasePlan
 
 
 class GpuRuntimeArgs(TypedDict):
@@ -20,7 +20,7 @@ class GpuRuntimeArgs(TypedDict):
     runtime_class: str | None
     network: Network | None  # NetworkPolicies' inputs; None: the stack has none
     exporter: bool  # the DCGM exporter will run here too (observability on)
-    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
+    releases: dict[str, ReleasePlan]  # chart key -> how its release is installed (the plan's)
 
 
 class GpuRuntime(pulumi.ComponentResource):
@@ -28,7 +28,7 @@ class GpuRuntime(pulumi.ComponentResource):
         self, name: str, args: GpuRuntimeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:gpu:GpuRuntime", name, None, opts)
-        self._timeouts = args["release_timeouts"]
+        self._releases = args["releases"]
         # The device plugin mounts the kubelet's hostPath socket dir: privileged namespace.
         ns = declare(
             namespace(GPU_NAMESPACE, "privileged", "gpu-runtime"),
@@ -43,10 +43,9 @@ class GpuRuntime(pulumi.ComponentResource):
         values = device_plugin_values(args["pools"], args["pools"].values(), args["runtime_class"])
         self.device_plugin = helm_release(
             "nvidia-device-plugin",
-            CHARTS["nvidia-device-plugin"],
+            self._releases["nvidia-device-plugin"],
             GPU_NAMESPACE,
             values,
             pulumi.ResourceOptions(parent=self, depends_on=[ns, *applied]),
-            timeout=self._timeouts["nvidia-device-plugin"],
         )
         self.register_outputs({"namespace": GPU_NAMESPACE})

@@ -9,7 +9,6 @@ import pulumi
 import pulumi_random as random
 
 from infra.catalog.gpus import GpuSpec
-from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release
 from infra.components.network import Network, policies_in
 from infra.config import ObservabilityConfig
@@ -41,6 +40,7 @@ from infra.manifests.topology import (
     MONITORING_NAMESPACE,
 )
 from infra.planning.capacity import ServingPlan
+from infra.planning.plans import ReleasePlan
 
 GRAFANA_PASSWORD_LENGTH = 32
 
@@ -57,7 +57,7 @@ class ObservabilityArgs(TypedDict):
     gke: bool  # GKE installs the NVIDIA driver under /home/kubernetes/bin/nvidia
     alerting_secrets: pulumi.Output[Any] | None  # receivers' credentials (a secret map)
     gateway: bool  # the gateway is deployed: its SLIs are the SLOs
-    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
+    releases: dict[str, ReleasePlan]  # chart key -> how its release is installed (the plan's)
 
 
 class Observability(pulumi.ComponentResource):
@@ -65,7 +65,7 @@ class Observability(pulumi.ComponentResource):
         self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:observability:Observability", name, None, opts)
-        self._timeouts = args["release_timeouts"]
+        self._releases = args["releases"]
         cfg = args["config"]
 
         def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -97,11 +97,10 @@ class Observability(pulumi.ComponentResource):
         # The release installs the Prometheus operator's CRDs: custom resources wait for it.
         self.prometheus_stack = helm_release(
             KPS_RELEASE,
-            CHARTS["kube-prometheus-stack"],
+            self._releases["kube-prometheus-stack"],
             MONITORING_NAMESPACE,
             kube_prometheus_stack_values(cfg, credentials=credentials is not None),
             child(*before_release),
-            timeout=self._timeouts["kube-prometheus-stack"],
         )
         crds = self.prometheus_stack
 
@@ -131,13 +130,12 @@ class Observability(pulumi.ComponentResource):
                 deps.append(runtime)
             helm_release(
                 "dcgm-exporter",
-                CHARTS["dcgm-exporter"],
+                self._releases["dcgm-exporter"],
                 GPU_NAMESPACE,
                 dcgm_exporter_values(
                     args["gpu_pools"], gpus, args["runtime_class"], gke=args["gke"]
                 ),
                 child(*deps),
-                timeout=self._timeouts["dcgm-exporter"],
             )
 
         # Loki runs as a non-root user; Alloy reads logs through the API, not hostPath.
@@ -145,18 +143,16 @@ class Observability(pulumi.ComponentResource):
         logging_flows = policies(logging_policies(api), logging)
         loki = helm_release(
             "loki",
-            CHARTS["loki"],
+            self._releases["loki"],
             LOGGING_NAMESPACE,
             loki_values(cfg),
             child(logging, crds, *logging_flows),
-            timeout=self._timeouts["loki"],
         )
         helm_release(
             "alloy",
-            CHARTS["alloy"],
+            self._releases["alloy"],
             LOGGING_NAMESPACE,
             alloy_values(),
             child(logging, loki),
-            timeout=self._timeouts["alloy"],
         )
         self.register_outputs({"grafanaNamespace": MONITORING_NAMESPACE})

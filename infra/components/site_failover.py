@@ -10,7 +10,6 @@ from typing import Any, TypedDict
 
 import pulumi
 
-from infra.catalog.versions import CHARTS
 from infra.components.declare import declare, helm_release, snapshot_timeouts
 from infra.components.network import Network, policies_in
 from infra.components.peer import primary_manifest
@@ -30,6 +29,7 @@ from infra.manifests.site_dr import (
 from infra.manifests.topology import EXTERNAL_DNS_NAMESPACE
 from infra.planning.capacity import ServingPlan
 from infra.planning.dr import published_models
+from infra.planning.plans import ReleasePlan
 
 
 class SiteFailoverArgs(TypedDict):
@@ -43,7 +43,7 @@ class SiteFailoverArgs(TypedDict):
     digests: dict[str, pulumi.Output[str]]  # primary: the images it built, published
     snapshot_keys: pulumi.Output[Any]  # {accessKeyId, secretAccessKey}, secret
     dns_credentials: pulumi.Output[str]  # TSIG secret or Cloudflare token, secret
-    release_timeouts: dict[str, int]  # chart key -> its release's timeout (the plan's)
+    releases: dict[str, ReleasePlan]  # chart key -> how its release is installed (the plan's)
 
 
 class SiteFailover(pulumi.ComponentResource):
@@ -51,7 +51,7 @@ class SiteFailover(pulumi.ComponentResource):
         self, name: str, args: SiteFailoverArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llm-platform:dr:SiteFailover", name, None, opts)
-        self._timeouts = args["release_timeouts"]
+        self._releases = args["releases"]
         self._args = args
         dr = args["dr"]
         assert dr.site_address is not None and dr.snapshots is not None  # validated
@@ -148,11 +148,10 @@ class SiteFailover(pulumi.ComponentResource):
         )
         release = helm_release(
             "external-dns",
-            CHARTS["external-dns"],
+            self._releases["external-dns"],
             EXTERNAL_DNS_NAMESPACE,
             external_dns_values(dr.dns, args["stack"]),
             pulumi.ResourceOptions(parent=self, depends_on=[creds, *flows]),
-            timeout=self._timeouts["external-dns"],
         )
         primary_ip = self.manifest.apply(lambda m: str(m["gatewayAddress"]))
         active = primary_ip if dr.active == "primary" else self.gateway_address

@@ -1,7 +1,7 @@
 """StackConfig: the validated stack configuration, and the only reader of Pulumi config.
 
 One module per config section holds its model and its cross-field checks (cluster, models,
-gateway, observability, autoscaling, dr, images, security); `stack` composes them and
+gateway, observability, autoscaling, dr, images, charts, security); `stack` composes them and
 `parse` runs every check; `errors` turns problems into one line each
 (`stacks/Pulumi.<stack>.yaml: llm-platform:<key.path>: <what is wrong>`); `reader` is the
 only reader of Pulumi config; `schema` exports the JSON Schema. Every default lives in
@@ -20,6 +20,7 @@ from infra.config.base import (
     RepoId,
     duration_seconds,
 )
+from infra.config.charts import ChartsConfig
 from infra.config.cluster import (
     ClusterConfig,
     NodePoolConfig,
@@ -86,6 +87,7 @@ __all__ = [
     "ApiClientConfig",
     "AutoscalingConfig",
     "CacheConfig",
+    "ChartsConfig",
     "ChatUiConfig",
     "ClusterConfig",
     "ConfigError",

@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError
 
 from infra.config.autoscaling import AutoscalingConfig, check_autoscaling
 from infra.config.base import Problem, Section
+from infra.config.charts import ChartsConfig
 from infra.config.cluster import ClusterConfig, NodePoolConfig, check_cluster, check_node_pools
 from infra.config.dr import DrConfig, check_dr
 from infra.config.errors import ConfigError, problem_from_pydantic, unknown_key
@@ -46,6 +47,7 @@ class StackConfig(Section):
         "'alertingSecrets.<name>' <value>`",
     )
     images: ImagesConfig = Field(default_factory=ImagesConfig)
+    charts: ChartsConfig = Field(default_factory=ChartsConfig)
     dr: DrConfig | None = Field(default=None, description="disaster recovery between two stacks")
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)

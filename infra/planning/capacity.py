@@ -24,7 +24,7 @@ from infra.config import (
     failure_domains,
 )
 from infra.planning.autoscaling import resolve_scaling
-from infra.planning.awaits import await_plan, release_timeouts
+from infra.planning.awaits import await_plan
 from infra.planning.cache import cache_layouts
 from infra.planning.engine_rules import (
     batching_problem,
@@ -53,6 +53,7 @@ from infra.planning.placement import (
     zone_loss_problems,
 )
 from infra.planning.plans import PlatformPlan, PoolPlan, Problems, Rollout, ServingPlan
+from infra.planning.releases import release_plans
 from infra.planning.wake import wake_problems
 
 __all__ = ["PlatformPlan", "PoolPlan", "ServingPlan", "plan_platform"]
@@ -404,4 +405,4 @@ def plan_platform(cfg: StackConfig, source: str) -> PlatformPlan:
     snapshot = cfg.dr is not None and cfg.dr.role == "primary"
     build = cfg.images.build
     plans = [replace(p, awaits=await_plan(p, loader_image=build, snapshot=snapshot)) for p in plans]
-    return PlatformPlan(plans, pool_plans, release_timeouts(plans))
+    return PlatformPlan(plans, pool_plans, release_plans(cfg, plans))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from infra.catalog.gpus import GpuSpec
 from infra.catalog.models import ModelGeometry
+from infra.catalog.versions import ChartRef
 from infra.config import (
     ModelConfig,
     NodePoolConfig,
@@ -142,8 +143,16 @@ class PoolPlan:
 
 
 @dataclass(frozen=True)
+class ReleasePlan:
+    """How one Helm release is installed (planning/releases.py)."""
+
+    chart: ChartRef
+    timeout_seconds: int  # what Helm waits in each phase (planning/awaits.py)
+    vendored: bool  # from this repository's charts/, else from the chart's own repository
+
+
+@dataclass(frozen=True)
 class PlatformPlan:
     models: list[ServingPlan]
     pools: dict[str, PoolPlan]
-    # versions.CHARTS key -> the timeout (s) its Helm release gets (planning/awaits.py)
-    release_timeouts: dict[str, int] = field(default_factory=dict)
+    releases: dict[str, ReleasePlan] = field(default_factory=dict)  # by versions.CHARTS key

@@ -182,9 +182,10 @@ def test_containers_are_hardened() -> None:
 def test_device_plugin_is_pinned_and_only_on_gpu_pools() -> None:
     release = one(rendered(gpu_box()), "helm.sh/v3:Release", "gpu-system/nvidia-device-plugin")
     assert (release.inputs["chart"], release.inputs["version"]) == (
-        "nvidia-device-plugin",
+        "charts/nvidia-device-plugin-0.20.0",  # the vendored folder, from the working directory
         "0.20.0",
     )
+    assert "repositoryOpts" not in release.inputs
     values = release.inputs["values"]
     term = values["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
     assert term["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["rtx4090d"]
@@ -261,3 +262,15 @@ def test_bad_config_registers_nothing() -> None:
             run_entry_point, stack="single-4090d", config=config, secret_keys=secrets, sink=recorded
         )
     assert recorded == []
+
+
+def test_charts_come_from_their_repositories_only_when_told() -> None:
+    upstream = rendered(gpu_box(charts={"source": "upstream"}))
+    plugin = one(upstream, "helm.sh/v3:Release", "gpu-system/nvidia-device-plugin")
+    assert plugin.inputs["chart"] == "nvidia-device-plugin"
+    assert plugin.inputs["repositoryOpts"] == {"repo": "https://nvidia.github.io/k8s-device-plugin"}
+    gateway = one(upstream, "helm.sh/v3:Release", "envoy-gateway-system/envoy-gateway")
+    assert gateway.inputs["chart"] == "oci://docker.io/envoyproxy/gateway-helm"
+    for release in by_type(rendered(gpu_box()), "helm.sh/v3:Release"):
+        assert release.inputs["chart"].startswith("charts/"), release.name
+        assert "repositoryOpts" not in release.inputs, release.name

@@ -5,8 +5,9 @@ project), changes into the program's directory (Pulumi.yaml `main`, as pulumi/pu
 pkg/engine/project.go `getPwdMain` computes it and the exec's `--pwd` applies it) and runs
 `runpy.run_path(".", run_name="__main__")` inside `run_in_stack`. The only difference: the
 engine is Pulumi's mock monitor. It prints the resource types it saw and the repository
-paths the program handed to providers (Helm post-renderers, Docker build contexts and
-Dockerfiles), each resolved from that directory as the providers, started there, will.
+paths the program handed to providers (vendored charts, Helm post-renderers, Docker build
+contexts and Dockerfiles), each resolved from that directory as the providers, started
+there, will.
 Usage: python tests/entrypoint/host_shim.py ROOT STACK [STACK_FILE]
 """
 
@@ -41,8 +42,12 @@ class Echo(mocks.Mocks):
 
 
 def _paths(inputs: dict[str, object]) -> list[str]:
-    """Paths a provider will open: a Release's post-renderer, an Image's build files."""
+    """Paths a provider will open: a Release's vendored chart and post-renderer, an
+    Image's build files."""
     found = [str(inputs["postrender"])] if inputs.get("postrender") else []
+    chart = str(inputs.get("chart") or "")
+    if chart and "repositoryOpts" not in inputs and not chart.startswith("oci://"):
+        found.append(chart)
     build = inputs.get("build")
     if isinstance(build, dict):
         found += [str(build[k]) for k in ("context", "dockerfile") if build.get(k)]

@@ -60,14 +60,17 @@ def test_infra_runs_as_the_language_host_runs_it(stack: str, tmp_path: Path) -> 
 
 
 def test_paths_handed_to_providers_resolve_where_pulumi_starts_them() -> None:
-    """A Helm post-renderer (the pooled example's endpoint picker) and the image builds
-    (single-4090d builds its images) name files that exist from infra/, where Pulumi starts
-    pulumi-kubernetes and pulumi-docker."""
+    """The vendored charts, a Helm post-renderer (the pooled example's endpoint picker) and
+    the image builds (single-4090d builds its images) name files that exist from infra/,
+    where Pulumi starts pulumi-kubernetes and pulumi-docker."""
     pooled = host("pool-and-sleep", stack_file=PROJECT_ROOT / "examples/Pulumi.pool-and-sleep.yaml")
     built = host("single-4090d")
     assert pooled.returncode == 0 and built.returncode == 0, pooled.stderr + built.stderr
     paths = {**json.loads(pooled.stdout)["paths"], **json.loads(built.stdout)["paths"]}
     assert "../scripts/harden-pods" in paths
+    assert {"../charts/inferencepool-v1.5.0", "../charts/kube-prometheus-stack-88.5.3"} <= set(
+        paths
+    )
     assert {"..", "../images/vllm/Dockerfile", "../images/model-loader/Dockerfile"} <= set(paths)
     assert all(paths.values()), paths
 

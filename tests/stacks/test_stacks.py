@@ -74,13 +74,13 @@ def test_objects_carry_the_recommended_labels(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_helm_releases_pin_exact_catalog_versions(stack: str) -> None:
-    pinned = {(c.repository.rstrip("/"), c.chart): c.version for c in CHARTS.values()}
+def test_helm_releases_install_the_vendored_chart_of_each_pin(stack: str) -> None:
+    vendored = {c.vendored: c.version for c in CHARTS.values()}
     releases = [m for m in manifests(stack) if m["kind"] == "HelmRelease"]
     assert releases
     for release in releases:
-        key = (release["repository"].rstrip("/"), release["chart"])
-        assert release["version"] == pinned[key], release["name"]
+        assert "repository" not in release, release["name"]  # no chart repository reached
+        assert release["version"] == vendored[release["vendored"]], release["name"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -121,7 +121,7 @@ def test_plan_cli_writes_resources_manifests_and_the_capacity_table(
     release = yaml.safe_load(
         (tmp_path / "manifests/gpu-system/HelmRelease-nvidia-device-plugin.yaml").read_text()
     )
-    assert release["repository"] == "https://nvidia.github.io/k8s-device-plugin"
+    assert release["vendored"] == "charts/nvidia-device-plugin-0.20.0"  # from the root
     out = capsys.readouterr().out
     # Per replica: KV budget/GPU, KV tokens, max concurrency at 32K, the first install's
     # budget and the await it gets; in 120 columns (`--wide`: every figure).
