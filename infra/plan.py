@@ -10,7 +10,6 @@ the stack is deployable; 1: it plans, but the review refuses it (one line per vi
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 import textwrap
@@ -22,7 +21,7 @@ from infra.engine import PROJECT_ROOT, RunResult
 from infra.manifests.topology import Outputs
 from infra.outputs import TABLE_COLUMNS, replicas_text
 from infra.plan_output import OutputError, canonical, manifest_of, manifest_path, write
-from infra.stack_run import plan_stack
+from infra.stack_run import plan_stack, stack_parser
 from policies.review import kubernetes_version, review_with_charts
 
 __all__ = [
@@ -112,14 +111,7 @@ def _verdict(result: RunResult, stack: str, config_file: Path | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `make plan | head` ends quietly
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.plan",
-        description=" ".join((__doc__ or "").split("\n\n")[1].split()),
-    )
-    parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml)")
-    parser.add_argument(
-        "--config-file", type=Path, help="plan this stack file instead (e.g. one in examples/)"
-    )
+    parser = stack_parser("python -m infra.plan", __doc__, "plan")
     parser.add_argument("--out", type=Path, help="output directory (default out/NAME)")
     parser.add_argument("--wide", action="store_true", help="every column of the capacity plan")
     parser.add_argument(

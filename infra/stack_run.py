@@ -4,6 +4,7 @@ the policy review and the tests share."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -98,3 +99,17 @@ def _peer_stack(config: dict[str, str]) -> str | None:
         return None  # the program reports the bad value
     peer = dr.get("peerStack") if isinstance(dr, dict) else None
     return peer if isinstance(peer, str) else None
+
+
+def stack_parser(prog: str, doc: str | None, verb: str) -> argparse.ArgumentParser:
+    """A command's parser with the stack it acts on: `--stack NAME`, or `--config-file` to
+    `verb` a file elsewhere (e.g. in examples/) as that stack; its description is the
+    module docstring's second paragraph."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=" ".join((doc or "").split("\n\n")[1].split())
+    )
+    parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml)")
+    parser.add_argument(
+        "--config-file", type=Path, help=f"{verb} this stack file instead (e.g. one in examples/)"
+    )
+    return parser

@@ -6,17 +6,15 @@ how to check it yourself). Exit 1 when something would make `pulumi up` fail."""
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 from infra.config import ConfigError, StackConfig
 from infra.doctor.checks import CLUSTER_CHECKS, Finding
 from infra.doctor.kubectl import Kubectl, UnreachableError, kubectl_binary
 from infra.engine import Recorded
-from infra.stack_run import plan_stack, stack_config
+from infra.stack_run import plan_stack, stack_config, stack_parser
 
 TAGS = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "skip": "--"}
 PULUMI_INSTALL = "https://www.pulumi.com/docs/install/"
@@ -175,14 +173,7 @@ def render(stack: str, findings: list[Finding]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.doctor",
-        description=" ".join((__doc__ or "").split("\n\n")[1].split()),
-    )
-    parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml)")
-    parser.add_argument(
-        "--config-file", type=Path, help="check this stack file instead (e.g. one in examples/)"
-    )
+    parser = stack_parser("python -m infra.doctor", __doc__, "check")
     args = parser.parse_args(argv)
     try:
         cfg = stack_config(args.stack, args.config_file)
