@@ -69,8 +69,9 @@ lint: setup  ## ruff and mypy
 	$(BIN)/ruff format --check infra loadtest model_loader policies tests
 	$(BIN)/mypy infra loadtest model_loader policies tests
 
-pytest: setup engines netpol tools  ## the test suite only
-	$(BIN)/pytest
+# One test process per core (pytest-xdist): on 2 cores about 7 minutes instead of 11.
+pytest: setup engines netpol tools  ## the test suite only (one process per core)
+	$(BIN)/pytest -n auto
 
 review: setup  ## the policy pack offline, every stack (STACK=dev or FILE=examples/…: one)
 	$(BIN)/python -m policies.review $(if $(or $(FILE),$(filter command line,$(origin STACK))),$(TARGET_ARGS),--all)
