@@ -11,7 +11,6 @@ import json
 import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -23,8 +22,8 @@ from infra.catalog.provider import (
     TIMEOUT_ANNOTATION,
 )
 from infra.config import ConfigError
+from infra.root import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_MASK = "[secret]"
 
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from infra.config import PROJECT, STACK_CONFIG_DIR
-from infra.engine import PROJECT_ROOT
+from infra.root import PROJECT_ROOT
 
 # The pairs `make failover PAIR=…` switches: the GKE regions, and the on-prem sites.
 PAIRS = {"dr": ("dr-primary", "dr-secondary"), "site": ("site-a", "site-b")}

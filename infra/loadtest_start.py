@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 
 from infra.config import ConfigError, parse, stack_file
 from infra.config.reader import raw_config
-from infra.engine import PROJECT_ROOT
 from infra.manifests.topology import LOADTEST, LOADTEST_NAMESPACE
+from infra.root import PROJECT_ROOT
 from infra.stack_file import read_stack_file
 
 POLL_SECONDS = 10

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import ConfigError
-from infra.engine import PROJECT_ROOT, RunResult
+from infra.engine import RunResult
 from infra.manifests.topology import Outputs
 from infra.outputs import TABLE_COLUMNS, replicas_text
 from infra.plan_output import OutputError, canonical, manifest_of, manifest_path, write
+from infra.root import PROJECT_ROOT
 from infra.stack_run import plan_stack, stack_parser
 from policies.review import kubernetes_version, review_with_charts
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from infra.config import PROJECT, ConfigError, Problem, StackConfig, parse, stack_file
 from infra.config.reader import plain_secrets, raw_config
-from infra.engine import PROJECT_ROOT, RunResult, run, run_entry_point
+from infra.engine import RunResult, run, run_entry_point
 from infra.planning.capacity import plan_platform
 from infra.planning.checked import planner_problems
+from infra.root import PROJECT_ROOT
 from infra.stack_file import read_stack_file
 
 

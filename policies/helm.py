@@ -18,9 +18,10 @@ from helm_python import _native
 
 from infra.catalog.provider import HELM_RELEASE_TYPE
 from infra.catalog.versions import CHARTS, ChartRef
-from infra.engine import PROJECT_ROOT, Recorded
+from infra.engine import Recorded
 from infra.manifests.inference_pool import HARDEN_POSTRENDER
 from infra.postrender.harden import harden
+from infra.root import PROJECT_ROOT
 
 RELEASE_TYPE = HELM_RELEASE_TYPE
 # APIs the platform's clusters serve beyond Kubernetes itself (charts gate templates on them).

@@ -34,7 +34,8 @@ from pulumi_policy import (
 
 from infra.config import ConfigError, parse, stack_file
 from infra.config.reader import raw_config
-from infra.engine import PROJECT_ROOT, Recorded
+from infra.engine import Recorded
+from infra.root import PROJECT_ROOT
 from infra.stack_file import read_stack_file
 from infra.stack_run import plan_stack
 from policies import config as policy_config

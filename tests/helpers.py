@@ -8,9 +8,10 @@ import json
 from typing import Any
 
 from infra.config import StackConfig, parse
-from infra.engine import PROJECT_ROOT, Recorded, RunResult
+from infra.engine import Recorded, RunResult
 from infra.plan import plan_stack
 from infra.planning.capacity import PlatformPlan, plan_platform
+from infra.root import PROJECT_ROOT
 from infra.stack_file import read_stack_file
 
 STACKS_DIR = PROJECT_ROOT / "stacks"

@@ -14,9 +14,8 @@ a slash: a checkout anywhere plans the same inputs, and `make plan` (run from th
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from infra.root import PROJECT_ROOT
 
 
 def repo_path(relative: str) -> str:

@@ -13,8 +13,8 @@ import yaml
 
 from infra.config.base import PATTERN_MEANINGS, PROJECT
 from infra.config.schema import WithFactoryDefaults, json_schema
+from infra.root import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIRS = ("stacks", "examples")
 # Longest example shown in a table cell; longer values are left to the stack files.
 EXAMPLE_CHARS = 60

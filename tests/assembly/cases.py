@@ -10,8 +10,9 @@ from pathlib import Path
 
 from infra.config import StackConfig, parse
 from infra.config.reader import raw_config
-from infra.engine import PROJECT_ROOT, RunResult
+from infra.engine import RunResult
 from infra.plan import plan_stack
+from infra.root import PROJECT_ROOT
 from infra.stack_file import read_stack_file
 from tests import builders
 from tests.assembly.graph import Assembly

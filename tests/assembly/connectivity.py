@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from infra.engine import PROJECT_ROOT
+from infra.root import PROJECT_ROOT
 from tests.assembly import references
 from tests.assembly.graph import Assembly, Obj, pod_labels, pod_spec
 from tests.assembly.runtime import namespace_labels

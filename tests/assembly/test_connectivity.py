@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import pytest
 
 from infra.config import StackConfig
-from infra.engine import PROJECT_ROOT, documentation_address
+from infra.engine import documentation_address
 from infra.planning.capacity import plan_platform
+from infra.root import PROJECT_ROOT
 from tests.assembly import flows
 from tests.assembly.cases import NAMES, assembly, config
 from tests.assembly.connectivity import Connectivity

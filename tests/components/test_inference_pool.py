@@ -13,11 +13,12 @@ import yaml
 
 from infra.catalog.metrics import KNOWN_SERIES
 from infra.config import ConfigError
-from infra.engine import PROJECT_ROOT, RunResult
+from infra.engine import RunResult
 from infra.manifests.inference_pool import epp_pods
 from infra.plan import manifest_of
 from infra.planning.promql import vector_selectors
 from infra.postrender.harden import harden
+from infra.root import PROJECT_ROOT
 from policies.helm import render_release
 from policies.review import review_with_charts
 from tests import crd_schema

@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
-from infra.engine import PROJECT_ROOT, RunResult
+from infra.engine import RunResult
 from infra.plan import manifest_of
+from infra.root import PROJECT_ROOT
 
 TOOLS = PROJECT_ROOT / ".tools"
 PROMTOOL = TOOLS / "bin" / "promtool"

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from infra.config import LoadTestConfig
-from infra.engine import PROJECT_ROOT
 from infra.manifests.loadtest import bench_args
+from infra.root import PROJECT_ROOT
 from tests.loopback import serve
 
 ENGINES = PROJECT_ROOT / ".venv-engines" / "bin"

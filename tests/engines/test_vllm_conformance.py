@@ -25,10 +25,10 @@ from infra.catalog.gpus import GPUS
 from infra.catalog.models import MODELS, ModelGeometry
 from infra.catalog.vllm import DEFAULT_GPU_MEMORY_UTILIZATION, GIB, TTFT_DEFAULT_BUCKETS
 from infra.config import ConfigError
-from infra.engine import PROJECT_ROOT
 from infra.planning.capacity import ServingPlan
 from infra.planning.memory import batch_defaults
 from infra.planning.vllm_args import CACHE_MOUNT, VLLM_COMMAND, model_path, vllm_args
+from infra.root import PROJECT_ROOT
 from tests.builders import gpu_box
 from tests.helpers import STACKS, by_type, container, plan_of, planned
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.engine import PROJECT_ROOT
+from infra.root import PROJECT_ROOT
 from tests.helpers import raw_config
 
 SCRIPT = PROJECT_ROOT / "scripts/dev.sh"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.engine import PROJECT_ROOT
+from infra.root import PROJECT_ROOT
 from tests.helpers import STACKS, planned, raw_config
 
 SHIM = Path(__file__).with_name("host_shim.py")

@@ -9,9 +9,9 @@ from dockerfile_parse import DockerfileParser
 
 from infra.catalog.versions import IMAGES
 from infra.config import ServingPolicy
-from infra.engine import PROJECT_ROOT
 from infra.manifests.model_server import LOADER_MOUNT, LOADER_PACKAGE
 from infra.planning.vllm_args import CACHE_MOUNT, HF_HOME, SCRATCH_MOUNT, VLLM_COMMAND, model_path
+from infra.root import PROJECT_ROOT
 from model_loader.loader import model_dir
 from policies import config as policy_config
 from policies.review import review

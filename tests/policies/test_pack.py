@@ -12,7 +12,7 @@ import yaml
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 import policies.review as review_module
-from infra.engine import PROJECT_ROOT
+from infra.root import PROJECT_ROOT
 from policies import config as policy_config
 from policies.pack import POLICIES
 from policies.review import main, review

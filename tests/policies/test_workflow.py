@@ -2,7 +2,7 @@
 
 import yaml
 
-from infra.engine import PROJECT_ROOT
+from infra.root import PROJECT_ROOT
 from tests.helpers import STACKS
 
 WORKFLOW = PROJECT_ROOT / ".github/workflows/llm-platform.yml"

@@ -9,10 +9,11 @@ import pytest
 
 from infra import stack_run as plan_module
 from infra.config import ConfigError
-from infra.engine import PROJECT_ROOT, RunResult
+from infra.engine import RunResult
 from infra.failover_switch import main as switch
 from infra.failover_switch import set_active
 from infra.plan import manifest_of, plan_stack
+from infra.root import PROJECT_ROOT
 from tests.helpers import one, plan_of, planned, pod_spec, raw_config
 
 DR = ("dr-primary", "dr-secondary")

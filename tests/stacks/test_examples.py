@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.engine import PROJECT_ROOT
 from infra.plan import plan_stack
+from infra.root import PROJECT_ROOT
 from policies.review import review_stack
 
 EXAMPLES = sorted((PROJECT_ROOT / "examples").glob("Pulumi.*.yaml"))

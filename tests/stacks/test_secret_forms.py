@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from infra.config import ConfigError
-from infra.engine import PROJECT_ROOT
 from infra.plan import plan_stack
+from infra.root import PROJECT_ROOT
 from tests.builders import gpu_box, stack_file_text
 from tests.engines.test_alertmanager import alerting_stack
 

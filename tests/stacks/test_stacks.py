@@ -11,8 +11,8 @@ import yaml
 
 from infra.catalog.versions import CHARTS, SUPPORTED_KUBERNETES
 from infra.config import json_schema
-from infra.engine import PROJECT_ROOT
 from infra.plan import main, manifest_of, plan_stack, write
+from infra.root import PROJECT_ROOT
 from tests import crd_schema
 from tests.helpers import STACKS, planned
 

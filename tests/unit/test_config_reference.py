@@ -5,7 +5,7 @@ from pathlib import Path
 
 from infra.config.reference import example, markdown, shipped_configs, undescribed
 from infra.config.schema import WithFactoryDefaults, json_schema
-from infra.engine import PROJECT_ROOT
+from infra.root import PROJECT_ROOT
 from tests.builders import gpu_box, stack_file_text
 
 

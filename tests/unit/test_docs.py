@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from infra.engine import PROJECT_ROOT
 from infra.outputs import capacity_summary
 from infra.plan import report
+from infra.root import PROJECT_ROOT
 from tests.builders import gpu_box, rendered
 from tests.helpers import plan_of
 

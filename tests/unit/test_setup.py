@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from infra.engine import PROJECT_ROOT
+from infra.root import PROJECT_ROOT
 
 SETUP_FILES = [
     "Makefile",

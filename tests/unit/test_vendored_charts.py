@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from infra.catalog.versions import CHARTS, VENDORED_CHARTS
-from infra.engine import PROJECT_ROOT
+from infra.root import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT / VENDORED_CHARTS
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
